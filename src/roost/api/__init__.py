@@ -1,0 +1,1 @@
+"""HTTP surfaces: Roost's own API and one folder per compatible product."""

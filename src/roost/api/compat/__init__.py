@@ -1,0 +1,1 @@
+"""Compatible products: one folder each, the same four files, mounted from the registry."""

@@ -1,0 +1,1 @@
+"""StatFlow-compatible stats API (API.md §3)."""

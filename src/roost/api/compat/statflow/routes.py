@@ -1,0 +1,341 @@
+"""StatFlow routes: ``/v1/ingest``, ``/v1/stats``, ``/v1/auth/api-keys``, ``/v1/annotations``.
+
+The three ingest routes are plain Starlette endpoints: they parse with orjson and validate by
+hand, because a FastAPI body model and dependency tree cost more than the durable write itself
+(DESIGN.md §4). Everything else uses FastAPI's conveniences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.routing import Route
+
+from roost.api.compat.statflow import errors, translate
+from roost.api.compat.statflow.schemas import MAX_ID, AnnotationCreateRequest, ApiKeyCreateRequest
+from roost.api.deps import bearer_token, field_from_location, get_store, parse_json_model, read_body
+from roost.api.responses import JSON
+from roost.domain import keys as key_rules
+from roost.domain.errors import InvalidInput, Unauthorized
+from roost.domain.keys import Scope
+from roost.domain.stats import (
+    MAX_BATCH_ITEMS,
+    MAX_FUTURE_MS,
+    PointInput,
+    parse_count_or_value_item,
+    parse_ingest_item,
+    parse_timestamp,
+)
+from roost.domain.times import DAY, now_ms
+from roost.services import access, annotations, stats
+from roost.services.access import Principal
+from roost.services.stats import IngestResult
+from roost.storage.store import Store
+
+ACCEPTED = b'{"ok":true}'
+
+
+# -- hot path: ingest --------------------------------------------------------------------
+
+
+async def _ingest(
+    request: Request, parse: Callable[[object, int], list[PointInput]], batch: bool
+) -> Response:
+    try:
+        key = bearer_token(request)
+        if key is None or not key_rules.KEY_PATTERN.match(key):
+            raise Unauthorized("missing or invalid API key")
+        store: Store = request.app.state.store
+        body = await read_body(request, store.settings.max_body_bytes)
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise InvalidInput("body", "must be valid JSON") from None
+        now = now_ms()
+        if not batch:
+            points = parse(document, now)
+            job = partial(
+                stats.record_points, key_hash=key_rules.hash_key(key), points=points, now=now
+            )
+            await store.write(job)
+            return Response(ACCEPTED, status_code=202, media_type="application/json")
+        return await _ingest_batch(store, key, document, now)
+    except Exception as exc:
+        response = errors.from_exception(exc)
+        if response is None:
+            raise
+        return response
+
+
+async def _ingest_batch(store: Store, key: str, document: object, now: int) -> Response:
+    if not isinstance(document, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise InvalidInput("items", "is required and must be a list")
+    if len(items) > MAX_BATCH_ITEMS:
+        return errors.error(413, f"items: at most {MAX_BATCH_ITEMS} per request", field="items")
+    valid: list[PointInput] = []
+    positions: list[int] = []
+    rejected: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append(parse_ingest_item(item, now=now, prefix=f"items[{index}]"))
+            positions.append(index)
+        except InvalidInput as exc:
+            rejected.append((index, str(exc)))
+    result: IngestResult = await store.write(
+        partial(
+            stats.record_points,
+            key_hash=key_rules.hash_key(key),
+            points=valid,
+            now=now,
+            field_prefix="items",
+        )
+    )
+    # The job numbers items within the valid subset; map them back to request positions.
+    for sub_index, message in result.rejected:
+        original = positions[sub_index]
+        rejected.append((original, message.replace(f"items[{sub_index}]", f"items[{original}]", 1)))
+    rejected.sort()
+    body = {
+        "ok": True,
+        "accepted": result.accepted,
+        "rejected": [{"index": index, "error": message} for index, message in rejected],
+    }
+    return JSON(body, status_code=202)
+
+
+async def ingest(request: Request) -> Response:
+    return await _ingest(request, lambda doc, now: [parse_ingest_item(doc, now=now)], False)
+
+
+async def ingest_stat(request: Request) -> Response:
+    """``POST /v1/stat``: the ``{stat, count | value}`` variant of StatFlow's docs."""
+    return await _ingest(request, lambda doc, now: [parse_count_or_value_item(doc, now=now)], False)
+
+
+async def ingest_batch(request: Request) -> Response:
+    return await _ingest(request, lambda doc, now: [], True)
+
+
+HOT_ROUTES = [
+    Route("/v1/ingest", ingest, methods=["POST"]),
+    Route("/v1/stat", ingest_stat, methods=["POST"]),
+    Route("/v1/ingest/batch", ingest_batch, methods=["POST"]),
+]
+
+
+# -- the rest ----------------------------------------------------------------------------
+
+
+class StatFlowRoute(APIRoute):
+    """Turns every expected failure, including request validation, into StatFlow's body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                field = field_from_location(first.get("loc", ()))
+                return errors.error(422, f"{field}: {first.get('msg', 'invalid')}", field=field)
+            except Exception as exc:
+                response = errors.from_exception(exc)
+                if response is None:
+                    raise
+                return response
+
+        return guarded
+
+
+router = APIRouter(route_class=StatFlowRoute)
+
+
+def _principal(scope: Scope) -> Callable[[Request], Principal]:
+    def dependency(request: Request) -> Principal:
+        store = get_store(request)
+        with store.read() as conn:
+            principal = access.authenticate(conn, bearer_token(request))
+        return principal.require(scope)
+
+    return dependency
+
+
+def _limit(request: Request) -> int:
+    return get_store(request).settings.max_body_bytes
+
+
+Reader = Annotated[Principal, Depends(_principal(Scope.READ))]
+Writer = Annotated[Principal, Depends(_principal(Scope.WRITE))]
+Admin = Annotated[Principal, Depends(_principal(Scope.ADMIN))]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/v1/stats")
+def list_stats(request: Request, principal: Reader) -> JSON:
+    with get_store(request).read() as conn:
+        rows = stats.list_stats(conn, project_id=principal.project_id)
+    return JSON({"stats": [translate.stat_public(row) for row in rows]})
+
+
+@router.get("/v1/stats/{stat_id}")
+def get_stat(request: Request, principal: Reader, stat_id: Id) -> JSON:
+    with get_store(request).read() as conn:
+        row = stats.get_stat(conn, project_id=principal.project_id, stat_id=stat_id)
+    return JSON(translate.stat_public(row))
+
+
+def _series_data(
+    request: Request,
+    principal: Principal,
+    stat_id: int,
+    from_: str | None,
+    to: str | None,
+    resolution: str | None,
+) -> stats.SeriesData:
+    query = stats.parse_time_query(from_=from_, to=to, resolution=resolution, now=now_ms())
+    with get_store(request).read() as conn:
+        return stats.read_series(
+            conn, project_id=principal.project_id, stat_id=stat_id, query=query
+        )
+
+
+TimeParam = Annotated[str | None, Query(max_length=64)]
+FromParam = Annotated[str | None, Query(alias="from", max_length=64)]
+
+
+@router.get("/v1/stats/{stat_id}/data")
+def stat_data(
+    request: Request,
+    principal: Reader,
+    stat_id: Id,
+    from_: FromParam = None,
+    to: TimeParam = None,
+    resolution: TimeParam = None,
+) -> JSON:
+    data = _series_data(request, principal, stat_id, from_, to, resolution)
+    return JSON(translate.series_data_public(data))
+
+
+@router.get("/v1/stats/{stat_id}/export")
+def stat_export(
+    request: Request,
+    principal: Reader,
+    stat_id: Id,
+    format: TimeParam = "csv",
+    from_: FromParam = None,
+    to: TimeParam = None,
+    resolution: TimeParam = None,
+) -> Response:
+    if format not in (None, "", "csv"):
+        return errors.error(400, "format: unknown format; use csv", field="format")
+    data = _series_data(request, principal, stat_id, from_, to, resolution)
+    filename = f"stat-{stat_id}.csv"
+    return Response(
+        translate.series_data_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# -- API keys ----------------------------------------------------------------------------
+
+
+@router.post("/v1/auth/api-keys", status_code=201)
+async def create_api_key(request: Request) -> JSON:
+    principal = await run_in_threadpool(_principal(Scope.ADMIN), request)
+    body = await parse_json_model(request, ApiKeyCreateRequest, _limit(request))
+    scopes = key_rules.parse_scopes(body.scopes)
+    name = access.validate_key_name(body.name)
+    new = await get_store(request).write(
+        partial(
+            access.create_key,
+            project_id=principal.project_id,
+            name=name,
+            scopes=scopes,
+            now=now_ms(),
+        )
+    )
+    return JSON({**translate.key_public(new.row), "key": new.secret}, status_code=201)
+
+
+@router.get("/v1/auth/api-keys")
+def list_api_keys(request: Request, principal: Admin) -> JSON:
+    with get_store(request).read() as conn:
+        rows = access.list_keys(conn, project_id=principal.project_id)
+    return JSON({"keys": [translate.key_public(row) for row in rows]})
+
+
+@router.delete("/v1/auth/api-keys/{key_id}", status_code=204)
+async def revoke_api_key(request: Request, key_id: Id) -> Response:
+    principal = await run_in_threadpool(_principal(Scope.ADMIN), request)
+    await get_store(request).write(
+        partial(access.revoke_key, project_id=principal.project_id, key_id=key_id, now=now_ms())
+    )
+    return Response(status_code=204)
+
+
+# -- annotations -------------------------------------------------------------------------
+
+
+@router.post("/v1/annotations", status_code=201)
+async def create_annotation(request: Request) -> JSON:
+    principal = await run_in_threadpool(_principal(Scope.WRITE), request)
+    body = await parse_json_model(request, AnnotationCreateRequest, _limit(request))
+    now = now_ms()
+    text = annotations.validate_text(body.text)
+    ts = parse_timestamp(body.time, "time", now)
+    for index, stat_id in enumerate(body.stat_ids):
+        if not 1 <= stat_id <= MAX_ID:
+            raise InvalidInput(f"stat_ids[{index}]", f"unknown stat {stat_id}")
+    row = await get_store(request).write(
+        partial(
+            annotations.add_annotation,
+            project_id=principal.project_id,
+            ts=ts,
+            text=text,
+            series_ids=body.stat_ids,
+            now=now,
+        )
+    )
+    return JSON(translate.annotation_public(row), status_code=201)
+
+
+@router.get("/v1/annotations")
+def list_annotations(
+    request: Request, principal: Reader, from_: FromParam = None, to: TimeParam = None
+) -> JSON:
+    # By default the last 30 days, plus the day ahead that annotation times may point to.
+    now = now_ms()
+    start, end = stats.parse_range(
+        from_=from_, to=to, now=now + MAX_FUTURE_MS, default_span=30 * DAY + MAX_FUTURE_MS
+    )
+    with get_store(request).read() as conn:
+        rows = annotations.list_annotations(
+            conn, project_id=principal.project_id, start=start, end=end
+        )
+    return JSON({"annotations": [translate.annotation_public(row) for row in rows]})
+
+
+@router.delete("/v1/annotations/{annotation_id}", status_code=204)
+async def delete_annotation(request: Request, annotation_id: Id) -> Response:
+    principal = await run_in_threadpool(_principal(Scope.WRITE), request)
+    await get_store(request).write(
+        partial(
+            annotations.delete_annotation,
+            project_id=principal.project_id,
+            annotation_id=annotation_id,
+        )
+    )
+    return Response(status_code=204)

@@ -1,0 +1,85 @@
+"""Domain objects → StatFlow wire shapes.
+
+Entity timestamps are ISO 8601 strings; series times (bucket starts, annotation times in a
+data response) are unix seconds, ready for a chart's x axis.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from roost.domain.keys import scopes_from_text
+from roost.domain.times import format_duration, format_iso
+from roost.services.stats import SeriesData
+from roost.storage.annotations import AnnotationRow
+from roost.storage.series import SeriesRow
+from roost.storage.tenancy import KeyRow
+
+
+def stat_public(row: SeriesRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "type": row.kind,
+        "created_at": format_iso(row.created_at),
+        "last_value": row.last_value,
+        "last_received_at": format_iso(row.last_ts) if row.last_ts is not None else None,
+    }
+
+
+def annotation_public(row: AnnotationRow, *, unix: bool = False) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": row.ts // 1000 if unix else format_iso(row.ts),
+        "text": row.text,
+        "stat_ids": list(row.series_ids),
+        "created_at": format_iso(row.created_at),
+    }
+
+
+def key_public(row: KeyRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": sorted(scope.value for scope in scopes_from_text(row.scopes)),
+        "created_at": format_iso(row.created_at),
+        "revoked_at": format_iso(row.revoked_at) if row.revoked_at is not None else None,
+    }
+
+
+def series_data_public(data: SeriesData) -> dict[str, Any]:
+    return {
+        "stat": stat_public(data.stat),
+        "resolution": format_duration(data.resolution_ms),
+        "from": data.start // 1000,
+        "to": data.end // 1000,
+        "points": [
+            {
+                "time": bucket.time // 1000,
+                "value": bucket.value,
+                "count": bucket.count,
+                "min": bucket.min,
+                "max": bucket.max,
+            }
+            for bucket in data.buckets
+        ],
+        "annotations": [annotation_public(note, unix=True) for note in data.annotations],
+    }
+
+
+def series_data_csv(data: SeriesData) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["time", "value"])
+    for bucket in data.buckets:
+        writer.writerow([format_iso(bucket.time), _number(bucket.value)])
+    return out.getvalue()
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)

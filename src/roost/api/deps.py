@@ -1,0 +1,88 @@
+"""Shared request plumbing: the store, the presented key, bounded body reading."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from roost.domain.errors import InvalidInput
+from roost.settings import Settings
+from roost.storage.store import Store
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured limit (413)."""
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive), or None."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (before buffering it) anything over ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge()
+        except ValueError:
+            raise InvalidInput("body", "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def parse_json_model(request: Request, model: type[ModelT], limit: int) -> ModelT:
+    """Parse the body as JSON whatever its Content-Type, then validate it with ``model``.
+
+    Clients (curl's default, HawkFlow's JS client) send JSON as form or text/plain, so the
+    Content-Type is not trusted to say what the body is.
+    """
+    try:
+        document = orjson.loads(await read_body(request, limit))
+    except orjson.JSONDecodeError:
+        raise InvalidInput("body", "must be valid JSON") from None
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = field_from_location(first.get("loc", ()))
+        raise InvalidInput(field, first.get("msg", "is invalid")) from None
+
+
+def field_from_location(location: Sequence[str | int]) -> str:
+    """pydantic's ``("body", "scopes", 0)`` → ``scopes[0]``."""
+    parts = [part for part in location if part not in ("body", "query", "path")]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"

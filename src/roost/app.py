@@ -1,0 +1,80 @@
+"""``create_app(settings)``: the only place the application is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from roost import __version__
+from roost.api.registry import PRODUCTS
+from roost.api.responses import JSON
+from roost.domain.times import now_ms
+from roost.services import retention
+from roost.settings import Settings
+from roost.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# One retention pass submits at most this many jobs; the rest waits for the next pass.
+RETENTION_MAX_JOBS = 10_000
+
+
+async def run_retention_pass(store: Store) -> int:
+    """Delete expired points and roll-ups, one small write per series; returns rows deleted."""
+    cutoffs = retention.Cutoffs.from_settings(store.settings, now_ms())
+    pairs = await store.write(retention.list_all_series)
+    deleted = 0
+    for count, job in enumerate(retention.retention_jobs(pairs, cutoffs)):
+        if count >= RETENTION_MAX_JOBS:
+            break
+        deleted += await store.write(job)
+    return deleted
+
+
+async def _retention_loop(store: Store) -> None:
+    while True:
+        await asyncio.sleep(store.settings.retention_interval_seconds)
+        try:
+            await run_retention_pass(store)
+        except Exception:  # a failed pass is retried at the next interval
+            log.exception("retention pass failed")
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owns_store = store is None
+    store = store or Store(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_store:
+            store.start()
+        task = asyncio.create_task(_retention_loop(store), name="roost-retention")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            if owns_store:
+                await asyncio.to_thread(store.close)
+
+    app = FastAPI(title="Roost", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> Response:
+        return JSON({"status": "ok", "version": __version__, "database": store.dialect})
+
+    for product in PRODUCTS:
+        for route in product.hot_routes:
+            app.router.routes.append(route)
+        app.include_router(product.router)
+    return app

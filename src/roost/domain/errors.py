@@ -1,0 +1,37 @@
+"""Errors the core raises; each API surface maps them onto its own status codes and bodies."""
+
+from __future__ import annotations
+
+
+class RoostError(Exception):
+    """Base of every expected failure (never a 500)."""
+
+
+class InvalidInput(RoostError):
+    """A request field broke a rule. ``field`` names it, dotted/indexed (``items[3].value``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class Unauthorized(RoostError):
+    """No key, an unknown key, or a revoked key."""
+
+
+class Forbidden(RoostError):
+    """The key is valid but lacks the scope this call needs."""
+
+
+class NotFound(RoostError):
+    """Unknown id, or an id of another project (never reveal that it exists)."""
+
+
+class KindConflict(InvalidInput):
+    """A point of the other kind for a stat whose kind is already fixed."""
+
+    def __init__(self, field: str, stat: str, kind: str) -> None:
+        super().__init__(
+            field, f"stat {stat!r} is a {kind}; a stat's type is fixed by its first point"
+        )

@@ -1,0 +1,74 @@
+"""Demo data for a first look: a project, a key and a few stats with a week of history."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+from roost.domain.keys import Scope
+from roost.domain.stats import Kind, PointInput
+from roost.domain.times import HOUR, MINUTE
+from roost.services import access
+from roost.services.stats import series_for
+from roost.storage import annotations as annotation_store
+from roost.storage import tenancy
+from roost.storage.writer import WriteTx
+
+DEMO_PROJECT = "demo"
+DEMO_KEY_FILE = "demo-key"
+HISTORY_MS = 7 * 24 * HOUR
+STEP_MS = 5 * MINUTE
+
+
+def database_is_empty(tx: WriteTx) -> bool:
+    return tenancy.count_projects(tx.conn) == 0
+
+
+def seed(tx: WriteTx, *, now: int) -> str | None:
+    """Create the demo project with sample data when the database is empty; returns its key."""
+    if not database_is_empty(tx):
+        return None
+    project = access.ensure_project(tx, name=DEMO_PROJECT, now=now)
+    key = access.create_key(
+        tx,
+        project_id=project.id,
+        name="demo",
+        scopes=frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN}),
+        now=now,
+    )
+    rng = random.Random(7)  # the same demo every time
+    start = now - HISTORY_MS
+    for ts in range(start - start % STEP_MS, now, STEP_MS):
+        hour = (ts // HOUR) % 24
+        daily = 0.5 + 0.5 * math.sin((hour - 6) / 24 * 2 * math.pi)
+        samples = (
+            ("web.requests", Kind.COUNTER, float(int(40 + 160 * daily + rng.random() * 30))),
+            ("signups", Kind.COUNTER, float(rng.random() < 0.15 + 0.3 * daily)),
+            ("api.latency_ms", Kind.VALUE, round(80 + 60 * daily + rng.gauss(0, 8), 1)),
+            ("queue.depth", Kind.VALUE, float(max(0, int(20 * daily + rng.gauss(0, 3))))),
+        )
+        for name, kind, value in samples:
+            row = series_for(tx, project.id, PointInput(name, kind, value, ts), now)
+            tx.points.add(project.id, row.id, ts, value)
+    annotation_store.insert_annotation(
+        tx.conn,
+        project_id=project.id,
+        ts=now - 2 * 24 * HOUR,
+        text="Deployed v1.4 (demo annotation)",
+        series_ids=[],
+        created_at=now,
+    )
+    return key.secret
+
+
+def save_demo_key(data_dir: Path, secret: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / DEMO_KEY_FILE
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+
+
+def load_demo_key(data_dir: Path) -> str | None:
+    path = data_dir / DEMO_KEY_FILE
+    return path.read_text().strip() if path.exists() else None

@@ -1,0 +1,76 @@
+"""Every setting Roost reads, in one pydantic-settings class (environment prefix ``ROOST_``).
+
+The class is never instantiated at import time: ``create_app`` and the CLI build it, so tests can
+pass their own values without touching the environment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SqliteSynchronous(StrEnum):
+    """SQLite's ``PRAGMA synchronous`` in WAL mode.
+
+    FULL fsyncs the write-ahead log at every commit, so an acknowledged write survives a power
+    cut. NORMAL only survives a crash of the process (the OS may still lose the last commits).
+    """
+
+    FULL = "FULL"
+    NORMAL = "NORMAL"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROOST_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./roost-data"),
+        description="Directory for the SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: SQLite file roost.db in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname",
+    )
+    sqlite_synchronous: SqliteSynchronous = Field(
+        default=SqliteSynchronous.FULL,
+        description="SQLite durability: FULL (fsync per commit, survives power loss) or NORMAL "
+        "(survives a process crash only).",
+    )
+    write_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Pending write requests before ingest answers 503 with Retry-After.",
+    )
+    write_batch_max: int = Field(
+        default=512,
+        ge=1,
+        description="Most write requests grouped into one transaction (group commit).",
+    )
+    retention_raw_days: int = Field(
+        default=30, ge=0, description="Days raw points are kept (0 = forever)."
+    )
+    retention_1m_days: int = Field(
+        default=90, ge=0, description="Days 1-minute roll-ups are kept (0 = forever)."
+    )
+    retention_1h_days: int = Field(
+        default=730, ge=0, description="Days 1-hour roll-ups are kept (0 = forever)."
+    )
+    retention_1d_days: int = Field(
+        default=0, ge=0, description="Days 1-day roll-ups are kept (0 = forever)."
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between two retention passes."
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'roost.db').resolve()}"

@@ -1,0 +1,141 @@
+"""Every table, in SQLAlchemy Core. Migrations under ``migrations/`` must produce exactly this.
+
+Every primary key starts with ``project_id`` so the data can later be distributed by project,
+and no query can forget the tenant. Times are integers: unix milliseconds, UTC.
+Ids are global (unique across projects) and come from ``dialects.next_id``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite has no sequences: one counter row per id-bearing table, bumped inside the writing
+# transaction (SQLite serialises writers, so two transactions can never draw the same id).
+id_counters = Table(
+    "id_counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("name"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    # The first characters of the key, so people can tell their keys apart; never the key.
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # Authentication looks a key up by its hash before the project is known.
+    UniqueConstraint("key_hash"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # Canonical JSON of the labels ("" when none), so (name, labels) is unique.
+    Column("labels_key", String(1000), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_ts", BigInteger, nullable=True),
+    Column("last_value", Float, nullable=True),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    UniqueConstraint("project_id", "name", "labels_key"),
+)
+
+# Raw points: an append-only log. Two points may share an instant (two increments in the same
+# millisecond are both real), so there is no unique key, only the index queries use.
+points = Table(
+    "points",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Index(None, "project_id", "series_id", "ts"),
+)
+
+# Roll-ups at 1 minute, 1 hour and 1 day (tier = bucket width in milliseconds), kept up to date in
+# the same transaction as the raw points, so queries read few rows whatever the point count.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    PrimaryKeyConstraint("project_id", "series_id", "tier", "bucket"),
+    # Clustered by the key on SQLite: a range query reads neighbouring pages only.
+    sqlite_with_rowid=False,
+)
+
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    Index(None, "project_id", "ts"),
+)
+
+# Which series an annotation is pinned to; an annotation without rows here is project-wide.
+annotation_series = Table(
+    "annotation_series",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("annotation_id", BigInteger, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "annotation_id", "series_id"),
+    Index(None, "project_id", "series_id"),
+)
+
+# Tables whose rows carry a global id drawn from dialects.next_id.
+ID_TABLES: tuple[str, ...] = ("projects", "api_keys", "series", "annotations")

@@ -1,0 +1,122 @@
+"""Series: named numeric streams (StatFlow stats, and later metrics, durations, tokens …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, RowMapping, select
+
+from roost.storage import dialects
+from roost.storage.schema import series
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    id: int
+    project_id: int
+    name: str
+    kind: str
+    labels_key: str
+    created_at: int
+    last_ts: int | None
+    last_value: float | None
+
+
+def _row(row: RowMapping) -> SeriesRow:
+    return SeriesRow(
+        id=row["id"],
+        project_id=row["project_id"],
+        name=row["name"],
+        kind=row["kind"],
+        labels_key=row["labels_key"],
+        created_at=row["created_at"],
+        last_ts=row["last_ts"],
+        last_value=row["last_value"],
+    )
+
+
+def find_series(
+    conn: Connection, *, project_id: int, name: str, labels_key: str = ""
+) -> SeriesRow | None:
+    row = (
+        conn.execute(
+            select(series).where(
+                series.c.project_id == project_id,
+                series.c.name == name,
+                series.c.labels_key == labels_key,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return _row(row) if row else None
+
+
+def get_series(conn: Connection, *, project_id: int, series_id: int) -> SeriesRow | None:
+    row = (
+        conn.execute(
+            select(series).where(series.c.project_id == project_id, series.c.id == series_id)
+        )
+        .mappings()
+        .first()
+    )
+    return _row(row) if row else None
+
+
+def list_series(conn: Connection, *, project_id: int) -> list[SeriesRow]:
+    rows = conn.execute(
+        select(series).where(series.c.project_id == project_id).order_by(series.c.name)
+    ).mappings()
+    return [_row(row) for row in rows]
+
+
+def list_series_ids(conn: Connection, *, project_id: int) -> list[int]:
+    return list(
+        conn.execute(select(series.c.id).where(series.c.project_id == project_id)).scalars()
+    )
+
+
+def existing_series_ids(conn: Connection, *, project_id: int, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    rows = conn.execute(
+        select(series.c.id).where(series.c.project_id == project_id, series.c.id.in_(ids))
+    ).scalars()
+    return set(rows)
+
+
+def get_or_create_series(
+    conn: Connection,
+    *,
+    project_id: int,
+    name: str,
+    kind: str,
+    created_at: int,
+    labels_key: str = "",
+) -> SeriesRow:
+    """The series, created with ``kind`` when it does not exist yet.
+
+    Insert-if-absent then read back, so two nodes creating the same series at once both end
+    up with the one row.
+    """
+    found = find_series(conn, project_id=project_id, name=name, labels_key=labels_key)
+    if found is not None:
+        return found
+    series_id = dialects.next_id(conn, "series")
+    dialects.insert_ignoring_conflicts(
+        conn,
+        series,
+        [
+            {
+                "project_id": project_id,
+                "id": series_id,
+                "name": name,
+                "kind": kind,
+                "labels_key": labels_key,
+                "created_at": created_at,
+            }
+        ],
+    )
+    created = find_series(conn, project_id=project_id, name=name, labels_key=labels_key)
+    assert created is not None  # inserted above, or by a concurrent writer
+    return created

@@ -1,0 +1,58 @@
+"""The store: engines for reading, the group-commit writer, migrations — one per app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from roost.settings import Settings
+from roost.storage import migrate
+from roost.storage.engine import create_store_engine
+from roost.storage.writer import Writer, WriteTx, run_in_transaction
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.read_engine = create_store_engine(settings, writer=False)
+        self.write_engine = create_store_engine(settings, writer=True)
+        self.writer = Writer(
+            self.write_engine,
+            queue_size=settings.write_queue_size,
+            batch_max=settings.write_batch_max,
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.read_engine.dialect.name
+
+    def upgrade(self) -> None:
+        migrate.upgrade(self.write_engine)
+
+    def start(self) -> None:
+        self.upgrade()
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.read_engine.dispose()
+        self.write_engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads, in one transaction (a consistent snapshot)."""
+        with self.read_engine.connect() as conn, conn.begin():
+            yield conn
+
+    async def write(self, job: Callable[[WriteTx], T]) -> T:
+        """Run a write through the group-commit writer; returns after COMMIT."""
+        return await self.writer.submit(job)
+
+    def write_now(self, job: Callable[[WriteTx], T]) -> T:
+        """Run a write in its own transaction, bypassing the writer (CLI, start-up)."""
+        return run_in_transaction(self.write_engine, job)

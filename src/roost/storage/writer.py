@@ -1,0 +1,205 @@
+"""Group commit: one thread per database drains pending writes into a single transaction.
+
+A request hands the writer a *job* (a function of a ``WriteTx``) and awaits its future; the
+future resolves only after COMMIT, so a 2xx answer always means the data is on disk.
+Throughput comes from batching many requests into one commit, never from answering early.
+
+A job that fails *before writing anything* may return its exception instead of raising it:
+the writer delivers it as that request's error without disturbing the batch.
+
+Jobs first run together, optimistically, in one transaction. If any of them raises, that
+transaction is rolled back and the batch is replayed with one SAVEPOINT per job, so one bad
+request fails alone and its neighbours still commit. Jobs are therefore pure functions of the
+database state and their input (times are taken before submitting, never inside a job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from roost.storage.points import PointBuffer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class QueueFull(Exception):
+    """The writer has more pending jobs than allowed: answer 503 with Retry-After."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down and takes no new jobs."""
+
+
+@dataclass
+class WriteTx:
+    """What a job sees: the connection, buffered points and a memo for this transaction.
+
+    The memo (e.g. series ids by name, keys by hash) lives exactly as long as the transaction,
+    so it can never serve a value another transaction has since changed.
+    """
+
+    conn: Connection
+    points: PointBuffer = field(default_factory=PointBuffer)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        self.points.flush(self.conn)
+
+
+Job = Callable[[WriteTx], Any]
+
+
+@dataclass
+class _Pending:
+    job: Job
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+
+
+def run_in_transaction(engine: Engine, job: Callable[[WriteTx], T]) -> T:
+    """Run one job synchronously in its own transaction (CLI, start-up tasks, tests)."""
+    with engine.connect() as conn, conn.begin():
+        tx = WriteTx(conn)
+        result = job(tx)
+        tx.flush()
+        return result
+
+
+class Writer:
+    def __init__(self, engine: Engine, *, queue_size: int, batch_max: int) -> None:
+        self._engine = engine
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._batch_max = batch_max
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.commits = 0  # transactions committed; read by tests and the benchmark
+
+    def start(self) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="roost-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish every job already accepted, then stop the thread."""
+        if self._thread is None:
+            return
+        self._stopping = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    async def submit(self, job: Callable[[WriteTx], T]) -> T:
+        """Queue a job and wait for its commit; raises the job's own error if it failed."""
+        if self._stopping or self._thread is None:
+            raise WriterStopped("the server is shutting down")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        try:
+            self._queue.put_nowait(_Pending(job, future, loop))
+        except queue.Full:
+            raise QueueFull("too many pending writes") from None
+        return await future
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[_Pending] = [first]
+            stop_after = False
+            while len(batch) < self._batch_max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop_after = True
+                    break
+                batch.append(item)
+            try:
+                if conn is None:
+                    conn = self._engine.connect()
+                outcomes = self._execute(conn, batch)
+            except Exception as exc:  # the connection or COMMIT failed: nothing was written
+                log.exception("write transaction failed")
+                outcomes = [exc] * len(batch)
+                if conn is not None:
+                    conn.invalidate()
+                    conn.close()
+                    conn = None
+            self._deliver(batch, outcomes)
+            if stop_after:
+                break
+        if conn is not None:
+            conn.close()
+
+    def _execute(self, conn: Connection, batch: list[_Pending]) -> list[Any]:
+        try:
+            with conn.begin():
+                tx = WriteTx(conn)
+                results = [pending.job(tx) for pending in batch]
+                tx.flush()
+            self.commits += 1
+            return results
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+            return self._execute_isolated(conn, batch)
+
+    def _execute_isolated(self, conn: Connection, batch: list[_Pending]) -> list[Any]:
+        """Replay a batch with one savepoint per job: only the failing jobs fail."""
+        outcomes: list[Any] = []
+        with conn.begin():
+            for pending in batch:
+                savepoint = conn.begin_nested()
+                tx = WriteTx(conn)
+                try:
+                    result = pending.job(tx)
+                    tx.flush()
+                except Exception as exc:
+                    savepoint.rollback()
+                    outcomes.append(exc)
+                else:
+                    savepoint.commit()
+                    outcomes.append(result)
+        self.commits += 1
+        return outcomes
+
+    @staticmethod
+    def _deliver(batch: list[_Pending], outcomes: list[Any]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+        for loop, pairs in by_loop.items():
+            # One wake-up per event loop per batch, not one per request.
+            # RuntimeError: that loop is closed, and its requests are gone with it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, pairs)
+
+
+def _resolve(pairs: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    # A job may return an exception (failed before writing) or the batch may have raised it.
+    for future, outcome in pairs:
+        if future.done():  # the client went away and the request was cancelled
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
