@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from roost import __version__
+from roost.api.lean import LeanDispatcher, LeanHandler
 from roost.api.registry import PRODUCTS
 from roost.api.responses import JSON
 from roost.domain.times import now_ms
@@ -46,7 +47,7 @@ async def _retention_loop(store: Store) -> None:
             log.exception("retention pass failed")
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> LeanDispatcher:
     settings = settings or Settings()
     owns_store = store is None
     store = store or Store(settings)
@@ -73,8 +74,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     def healthz(request: Request) -> Response:
         return JSON({"status": "ok", "version": __version__, "database": store.dialect})
 
+    lean_routes: dict[tuple[str, str], LeanHandler] = {}
     for product in PRODUCTS:
-        for route in product.hot_routes:
-            app.router.routes.append(route)
         app.include_router(product.router)
-    return app
+        lean_routes.update(product.lean_routes)
+    return LeanDispatcher(app, lean_routes)

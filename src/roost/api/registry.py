@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
-from starlette.routing import BaseRoute
 
 from roost.api.compat.statflow import routes as statflow
+from roost.api.lean import LeanHandler
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Product:
     router: APIRouter
     key_header: str
     error_shape: str
-    # Lean Starlette routes for hot ingest paths, mounted next to the router.
-    hot_routes: list[BaseRoute] = field(default_factory=list)
+    # Hot ingest paths served as raw ASGI, in front of FastAPI (see api/lean.py).
+    lean_routes: dict[tuple[str, str], LeanHandler] = field(default_factory=dict)
 
 
 PRODUCTS: tuple[Product, ...] = (
@@ -26,6 +26,6 @@ PRODUCTS: tuple[Product, ...] = (
         router=statflow.router,
         key_header="Authorization: Bearer",
         error_shape='{"error": "...", "field": "..."}',
-        hot_routes=list(statflow.HOT_ROUTES),
+        lean_routes=dict(statflow.HOT_ROUTES),
     ),
 )

@@ -7,6 +7,7 @@ checks per field rather than a model per item; every failure names its field.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +26,8 @@ class Kind(StrEnum):
 
 
 _KINDS = {"counter": Kind.COUNTER, "value": Kind.VALUE}
+# Characters a stat name may not hold: '~' (StatHat's multi-stat syntax) and control codes.
+_BAD_NAME = re.compile(r"[~\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +50,10 @@ def parse_stat_name(raw: object, field: str) -> str:
         raise InvalidInput(field, "must not be empty")
     if len(name) > MAX_STAT_NAME:
         raise InvalidInput(field, f"must be at most {MAX_STAT_NAME} characters")
-    if "~" in name:
-        raise InvalidInput(field, "must not contain '~'")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    bad = _BAD_NAME.search(name)
+    if bad:
+        if bad.group() == "~":
+            raise InvalidInput(field, "must not contain '~'")
         raise InvalidInput(field, "must not contain control characters")
     return name
 
@@ -117,3 +121,44 @@ def parse_count_or_value_item(item: object, *, now: int, prefix: str = "") -> Po
     else:
         raise InvalidInput(_field(prefix, "count"), "one of count or value is required")
     return PointInput(stat, kind, value, parse_timestamp(item.get("t"), _field(prefix, "t"), now))
+
+
+def parse_ingest_items(
+    items: list[object], *, now: int, prefix: str
+) -> tuple[list[PointInput], list[int], list[tuple[int, str]]]:
+    """Validate a batch: (valid points, their positions, [(position, error)] for the rest).
+
+    The loop takes a shortcut for the common well-formed item (a clean name, a float or int
+    value, no ``t``) and falls back to ``parse_ingest_item`` for everything else, which
+    gives the same result and names the field on error.
+    """
+    valid: list[PointInput] = []
+    positions: list[int] = []
+    rejected: list[tuple[int, str]] = []
+    kinds = _KINDS
+    bad_name = _BAD_NAME.search
+    for index, item in enumerate(items):
+        if type(item) is dict:
+            stat = item.get("stat")
+            value = item.get("value")
+            kind = kinds.get(item.get("type", "counter"))  # type: ignore[arg-type]
+            value_type = type(value)
+            if (
+                kind is not None
+                and type(stat) is str
+                and 0 < len(stat) <= MAX_STAT_NAME
+                and stat == stat.strip()
+                and not bad_name(stat)
+                and (value_type is float or (value_type is int and -(2**63) < value < 2**63))  # type: ignore[operator]
+                and item.get("t") is None
+                and math.isfinite(value)  # type: ignore[arg-type]
+            ):
+                valid.append(PointInput(stat, kind, float(value), now))  # type: ignore[arg-type]
+                positions.append(index)
+                continue
+        try:
+            valid.append(parse_ingest_item(item, now=now, prefix=f"{prefix}[{index}]"))
+            positions.append(index)
+        except InvalidInput as exc:
+            rejected.append((index, str(exc)))
+    return valid, positions, rejected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, datetime
 
 MS = 1
@@ -56,7 +57,7 @@ MAX_MS = 253_402_300_799_000
 
 
 def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    return time.time_ns() // 1_000_000
 
 
 def seconds_to_ms(seconds: float) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -87,8 +88,7 @@ def get_stat(conn: Connection, *, project_id: int, stat_id: int) -> SeriesRow:
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class BucketValue:
+class BucketValue(NamedTuple):
     time: int  # bucket start, unix ms
     value: float | None  # counter: sum (0 when empty); value: mean (None when empty)
     count: int

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text, update
+from sqlalchemy import Connection, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from roost.storage.schema import id_counters, rollups
+from roost.storage.schema import id_counters
 
 POSTGRESQL = "postgresql"
 
@@ -41,30 +42,6 @@ def insert_ignoring_conflicts(
     conn.execute(dialect_insert(table).on_conflict_do_nothing(), list(rows))
 
 
-def upsert_rollups(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Merge roll-up partials into their buckets: counts and sums add, min/max widen."""
-    if not rows:
-        return
-    if is_postgresql(conn):
-        stmt = postgresql.insert(rollups)
-        smallest, largest = func.least, func.greatest
-    else:
-        stmt = sqlite.insert(rollups)
-        # SQLite's two-argument min()/max() are scalar functions, not aggregates.
-        smallest, largest = func.min, func.max
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["project_id", "series_id", "tier", "bucket"],
-        set_={
-            "count": rollups.c.count + excluded.count,
-            "sum": rollups.c.sum + excluded.sum,
-            "min": smallest(rollups.c.min, excluded.min),
-            "max": largest(rollups.c.max, excluded.max),
-        },
-    )
-    conn.execute(stmt, list(rows))
-
-
 def leader_lock(conn: Connection, name: str) -> bool:
     """Take a transaction-scoped leader lease for a background job.
 
@@ -75,3 +52,34 @@ def leader_lock(conn: Connection, name: str) -> bool:
         return True
     key = sum(ord(ch) * 31**i for i, ch in enumerate(name)) % (2**31)
     return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
+
+
+# Statements run once per group commit, as plain driver SQL: SQLAlchemy's per-statement
+# overhead would otherwise be paid on the ingest path for every transaction.
+_POINTS_INSERT = "INSERT INTO points (project_id, series_id, ts, value) VALUES ({p}, {p}, {p}, {p})"
+_ROLLUP_UPSERT = (
+    "INSERT INTO rollups (project_id, series_id, tier, bucket, count, sum, min, max) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) "
+    "ON CONFLICT (project_id, series_id, tier, bucket) DO UPDATE SET "
+    "count = rollups.count + excluded.count, sum = rollups.sum + excluded.sum, "
+    "min = {least}(rollups.min, excluded.min), max = {greatest}(rollups.max, excluded.max)"
+)
+_LAST_UPDATE = (
+    "UPDATE series SET last_ts = {p}, last_value = {p} "
+    "WHERE project_id = {p} AND id = {p} AND (last_ts IS NULL OR last_ts <= {p})"
+)
+
+
+@cache
+def ingest_sql(dialect_name: str) -> tuple[str, str, str]:
+    """(insert points, upsert roll-ups, update last values) for a dialect's driver."""
+    if dialect_name == POSTGRESQL:
+        marks = {"p": "%s", "least": "least", "greatest": "greatest"}
+    else:
+        # SQLite's two-argument min()/max() are scalar functions, not aggregates.
+        marks = {"p": "?", "least": "min", "greatest": "max"}
+    return (
+        _POINTS_INSERT.format(**marks),
+        _ROLLUP_UPSERT.format(**marks),
+        _LAST_UPDATE.format(**marks),
+    )

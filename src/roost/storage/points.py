@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, func, select
 
 from roost.domain.times import DAY, HOUR, MINUTE
 from roost.storage import dialects
-from roost.storage.schema import points, rollups, series
+from roost.storage.schema import points, rollups
 
 # Roll-up tiers, finest first; the tier column holds the width in milliseconds.
 TIERS: tuple[int, ...] = (MINUTE, HOUR, DAY)
-
-# Pre-rendered for the hot path: SQLAlchemy's per-row parameter processing costs more than
-# the insert itself at a thousand points per request.
-_INSERT_POINTS = {
-    "qmark": "INSERT INTO points (project_id, series_id, ts, value) VALUES (?, ?, ?, ?)",
-    "format": "INSERT INTO points (project_id, series_id, ts, value) VALUES (%s, %s, %s, %s)",
-}
-_INSERT_POINTS["pyformat"] = _INSERT_POINTS["format"]
 
 
 @dataclass
@@ -43,13 +35,20 @@ class PointBuffer:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
-        sql = _INSERT_POINTS[conn.dialect.paramstyle]
-        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
-        dialects.upsert_rollups(conn, _rollup_partials(rows))
-        _update_last_values(conn, rows)
+        insert_points, upsert_rollups, update_last = dialects.ingest_sql(conn.dialect.name)
+        # Driver-level executemany: at a thousand points per request SQLAlchemy's per-row
+        # parameter handling would cost more than the inserts themselves.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(insert_points, rows)
+            cursor.executemany(upsert_rollups, _rollup_partials(rows))
+            cursor.executemany(update_last, _last_values(rows))
+        finally:
+            cursor.close()
 
 
-def _rollup_partials(rows: list[tuple[int, int, int, float]]) -> list[dict[str, Any]]:
+def _rollup_partials(rows: list[tuple[int, int, int, float]]) -> list[tuple[Any, ...]]:
+    """(project, series, tier, bucket, count, sum, min, max) per touched bucket and tier."""
     # Minute partials straight from the points; hours and days from the minutes.
     minutes: dict[tuple[int, int, int], list[float]] = {}
     for project_id, series_id, ts, value in rows:
@@ -64,7 +63,9 @@ def _rollup_partials(rows: list[tuple[int, int, int, float]]) -> list[dict[str, 
                 acc[2] = value
             if value > acc[3]:
                 acc[3] = value
-    tiers: dict[int, dict[tuple[int, int, int], list[float]]] = {MINUTE: minutes}
+    partials = [
+        (p, s, MINUTE, b, int(c), t, lo, hi) for (p, s, b), (c, t, lo, hi) in minutes.items()
+    ]
     for width in TIERS[1:]:
         coarse: dict[tuple[int, int, int], list[float]] = {}
         for (project_id, series_id, bucket), (count, total, low, high) in minutes.items():
@@ -77,47 +78,24 @@ def _rollup_partials(rows: list[tuple[int, int, int, float]]) -> list[dict[str, 
                 acc[1] += total
                 acc[2] = min(acc[2], low)
                 acc[3] = max(acc[3], high)
-        tiers[width] = coarse
-    return [
-        {
-            "project_id": project_id,
-            "series_id": series_id,
-            "tier": width,
-            "bucket": bucket,
-            "count": int(count),
-            "sum": total,
-            "min": low,
-            "max": high,
-        }
-        for width, partials in tiers.items()
-        for (project_id, series_id, bucket), (count, total, low, high) in partials.items()
-    ]
+        partials.extend(
+            (p, s, width, b, int(c), t, lo, hi) for (p, s, b), (c, t, lo, hi) in coarse.items()
+        )
+    return partials
 
 
-def _update_last_values(conn: Connection, rows: list[tuple[int, int, int, float]]) -> None:
+def _last_values(rows: list[tuple[int, int, int, float]]) -> list[tuple[int, float, int, int, int]]:
+    """(ts, value, project, series, ts) of each series' newest point in this flush."""
     latest: dict[tuple[int, int], tuple[int, float]] = {}
     for project_id, series_id, ts, value in rows:
         key = (project_id, series_id)
         seen = latest.get(key)
         if seen is None or ts >= seen[0]:
             latest[key] = (ts, value)
-    stmt = (
-        update(series)
-        .where(series.c.project_id == bindparam("p"), series.c.id == bindparam("s"))
-        .where((series.c.last_ts.is_(None)) | (series.c.last_ts <= bindparam("t")))
-        .values(last_ts=bindparam("t"), last_value=bindparam("v"))
-    )
-    conn.execute(
-        stmt,
-        [
-            {"p": project_id, "s": series_id, "t": ts, "v": value}
-            for (project_id, series_id), (ts, value) in latest.items()
-        ],
-    )
+    return [(ts, value, p, s, ts) for (p, s), (ts, value) in latest.items()]
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
     start: int
     count: int
     total: float
@@ -167,6 +145,19 @@ def read_buckets(
             .group_by(bucket)
             .order_by(bucket)
         )
+    elif width == resolution_ms:
+        # The tier is the resolution: its rows are the buckets, read in key order.
+        stmt = (
+            select(rollups.c.bucket, rollups.c.count, rollups.c.sum, rollups.c.min, rollups.c.max)
+            .where(
+                rollups.c.project_id == project_id,
+                rollups.c.series_id == series_id,
+                rollups.c.tier == width,
+                rollups.c.bucket >= start,
+                rollups.c.bucket < end,
+            )
+            .order_by(rollups.c.bucket)
+        )
     else:
         bucket = (rollups.c.bucket - rollups.c.bucket % resolution_ms).label("b")
         stmt = (
@@ -187,10 +178,7 @@ def read_buckets(
             .group_by(bucket)
             .order_by(bucket)
         )
-    return [
-        Bucket(int(b), int(count), float(total), float(low), float(high))
-        for b, count, total, low, high in conn.execute(stmt)
-    ]
+    return [Bucket(*row) for row in conn.execute(stmt)]
 
 
 def delete_points_before(conn: Connection, *, project_id: int, series_id: int, cutoff: int) -> int:

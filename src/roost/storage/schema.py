@@ -41,7 +41,8 @@ id_counters = Table(
 projects = Table(
     "projects",
     metadata,
-    Column("id", BigInteger, nullable=False),
+    # Ids come from dialects.next_id, never from a SERIAL the database would add on its own.
+    Column("id", BigInteger, nullable=False, autoincrement=False),
     Column("name", String(200), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("id"),

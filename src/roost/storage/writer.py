@@ -82,7 +82,10 @@ def run_in_transaction(engine: Engine, job: Callable[[WriteTx], T]) -> T:
 class Writer:
     def __init__(self, engine: Engine, *, queue_size: int, batch_max: int) -> None:
         self._engine = engine
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        # SimpleQueue is implemented in C: putting a job costs no Python-level locking on the
+        # event loop's thread. Its size bound is enforced in submit().
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue_size = queue_size
         self._batch_max = batch_max
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -108,10 +111,9 @@ class Writer:
             raise WriterStopped("the server is shutting down")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        try:
-            self._queue.put_nowait(_Pending(job, future, loop))
-        except queue.Full:
-            raise QueueFull("too many pending writes") from None
+        if self._queue.qsize() >= self._queue_size:
+            raise QueueFull("too many pending writes")
+        self._queue.put_nowait(_Pending(job, future, loop))
         return await future
 
     # -- the writer thread ---------------------------------------------------------------

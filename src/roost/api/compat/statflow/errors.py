@@ -5,37 +5,57 @@ from __future__ import annotations
 from typing import Any
 
 from roost.api.deps import BodyTooLarge
+from roost.api.lean import LeanResponse
 from roost.api.responses import JSON
 from roost.domain.errors import Forbidden, InvalidInput, NotFound, RoostError, Unauthorized
 from roost.storage.writer import QueueFull, WriterStopped
 
 RETRY_AFTER_SECONDS = "1"
 
+ErrorParts = tuple[int, dict[str, Any], dict[str, str] | None]
 
-def error(status: int, message: str, *, field: str | None = None) -> JSON:
+
+def parts(status: int, message: str, *, field: str | None = None) -> ErrorParts:
     body: dict[str, Any] = {"error": message}
     if field:
         body["field"] = field
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-    if status == 401:
+    headers = None
+    if status == 503:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    elif status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    return status, body, headers
+
+
+def error(status: int, message: str, *, field: str | None = None) -> JSON:
+    status, body, headers = parts(status, message, field=field)
     return JSON(body, status_code=status, headers=headers)
 
 
-def from_exception(exc: Exception) -> JSON | None:
-    """The response for an expected failure, or None when the exception is a real fault."""
+def parts_for(exc: Exception) -> ErrorParts | None:
+    """Status, body and headers for an expected failure; None when it is a real fault."""
     if isinstance(exc, InvalidInput):
-        return error(422, str(exc), field=exc.field)
+        return parts(422, str(exc), field=exc.field)
     if isinstance(exc, Unauthorized):
-        return error(401, str(exc))
+        return parts(401, str(exc))
     if isinstance(exc, Forbidden):
-        return error(403, str(exc))
+        return parts(403, str(exc))
     if isinstance(exc, NotFound):
-        return error(404, str(exc))
+        return parts(404, str(exc))
     if isinstance(exc, BodyTooLarge):
-        return error(413, "request body too large")
+        return parts(413, "request body too large")
     if isinstance(exc, QueueFull | WriterStopped):
-        return error(503, "the server is busy; retry shortly")
+        return parts(503, "the server is busy; retry shortly")
     if isinstance(exc, RoostError):
-        return error(422, str(exc))
+        return parts(422, str(exc))
     return None
+
+
+def from_exception(exc: Exception) -> JSON | None:
+    found = parts_for(exc)
+    return None if found is None else JSON(found[1], status_code=found[0], headers=found[2])
+
+
+def lean_from_exception(exc: Exception) -> LeanResponse | None:
+    found = parts_for(exc)
+    return None if found is None else LeanResponse.json(found[1], found[0], found[2])

@@ -7,21 +7,23 @@ hand, because a FastAPI body model and dependency tree cost more than the durabl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.routing import Route
 
 from roost.api.compat.statflow import errors, translate
 from roost.api.compat.statflow.schemas import MAX_ID, AnnotationCreateRequest, ApiKeyCreateRequest
-from roost.api.deps import bearer_token, field_from_location, get_store, parse_json_model, read_body
+from roost.api.deps import bearer_token, field_from_location, get_store, parse_json_model
+from roost.api.lean import LeanHandler, LeanRequest, LeanResponse
 from roost.api.responses import JSON
 from roost.domain import keys as key_rules
 from roost.domain.errors import InvalidInput, Unauthorized
@@ -32,6 +34,7 @@ from roost.domain.stats import (
     PointInput,
     parse_count_or_value_item,
     parse_ingest_item,
+    parse_ingest_items,
     parse_timestamp,
 )
 from roost.domain.times import DAY, now_ms
@@ -47,51 +50,49 @@ ACCEPTED = b'{"ok":true}'
 
 
 async def _ingest(
-    request: Request, parse: Callable[[object, int], list[PointInput]], batch: bool
-) -> Response:
+    request: LeanRequest, parse: Callable[[object, int], list[PointInput]] | None
+) -> LeanResponse:
+    """Shared by the three ingest routes; ``parse`` None means the batch body."""
     try:
-        key = bearer_token(request)
+        key = request.bearer_token()
         if key is None or not key_rules.KEY_PATTERN.match(key):
             raise Unauthorized("missing or invalid API key")
-        store: Store = request.app.state.store
-        body = await read_body(request, store.settings.max_body_bytes)
+        store: Store = request.state.store
+        body = await request.body(store.settings.max_body_bytes)
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise InvalidInput("body", "must be valid JSON") from None
         now = now_ms()
-        if not batch:
-            points = parse(document, now)
-            job = partial(
-                stats.record_points, key_hash=key_rules.hash_key(key), points=points, now=now
-            )
-            await store.write(job)
-            return Response(ACCEPTED, status_code=202, media_type="application/json")
-        return await _ingest_batch(store, key, document, now)
+        if parse is None:
+            return await _ingest_batch(store, key, document, now)
+        job = partial(
+            stats.record_points,
+            key_hash=key_rules.hash_key(key),
+            points=parse(document, now),
+            now=now,
+        )
+        await store.write(job)
+        return LeanResponse(ACCEPTED, 202)
     except Exception as exc:
-        response = errors.from_exception(exc)
+        response = errors.lean_from_exception(exc)
         if response is None:
             raise
         return response
 
 
-async def _ingest_batch(store: Store, key: str, document: object, now: int) -> Response:
+async def _ingest_batch(store: Store, key: str, document: object, now: int) -> LeanResponse:
     if not isinstance(document, dict):
         raise InvalidInput("body", "must be a JSON object")
     items = document.get("items")
     if not isinstance(items, list):
         raise InvalidInput("items", "is required and must be a list")
     if len(items) > MAX_BATCH_ITEMS:
-        return errors.error(413, f"items: at most {MAX_BATCH_ITEMS} per request", field="items")
-    valid: list[PointInput] = []
-    positions: list[int] = []
-    rejected: list[tuple[int, str]] = []
-    for index, item in enumerate(items):
-        try:
-            valid.append(parse_ingest_item(item, now=now, prefix=f"items[{index}]"))
-            positions.append(index)
-        except InvalidInput as exc:
-            rejected.append((index, str(exc)))
+        status, body, _ = errors.parts(
+            413, f"items: at most {MAX_BATCH_ITEMS} per request", field="items"
+        )
+        return LeanResponse.json(body, status)
+    valid, positions, rejected = parse_ingest_items(items, now=now, prefix="items")
     result: IngestResult = await store.write(
         partial(
             stats.record_points,
@@ -111,27 +112,27 @@ async def _ingest_batch(store: Store, key: str, document: object, now: int) -> R
         "accepted": result.accepted,
         "rejected": [{"index": index, "error": message} for index, message in rejected],
     }
-    return JSON(body, status_code=202)
+    return LeanResponse.json(body, 202)
 
 
-async def ingest(request: Request) -> Response:
-    return await _ingest(request, lambda doc, now: [parse_ingest_item(doc, now=now)], False)
+async def ingest(request: LeanRequest) -> LeanResponse:
+    return await _ingest(request, lambda doc, now: [parse_ingest_item(doc, now=now)])
 
 
-async def ingest_stat(request: Request) -> Response:
+async def ingest_stat(request: LeanRequest) -> LeanResponse:
     """``POST /v1/stat``: the ``{stat, count | value}`` variant of StatFlow's docs."""
-    return await _ingest(request, lambda doc, now: [parse_count_or_value_item(doc, now=now)], False)
+    return await _ingest(request, lambda doc, now: [parse_count_or_value_item(doc, now=now)])
 
 
-async def ingest_batch(request: Request) -> Response:
-    return await _ingest(request, lambda doc, now: [], True)
+async def ingest_batch(request: LeanRequest) -> LeanResponse:
+    return await _ingest(request, None)
 
 
-HOT_ROUTES = [
-    Route("/v1/ingest", ingest, methods=["POST"]),
-    Route("/v1/stat", ingest_stat, methods=["POST"]),
-    Route("/v1/ingest/batch", ingest_batch, methods=["POST"]),
-]
+HOT_ROUTES: dict[tuple[str, str], LeanHandler] = {
+    ("POST", "/v1/ingest"): ingest,
+    ("POST", "/v1/stat"): ingest_stat,
+    ("POST", "/v1/ingest/batch"): ingest_batch,
+}
 
 
 # -- the rest ----------------------------------------------------------------------------
@@ -162,12 +163,22 @@ class StatFlowRoute(APIRoute):
 router = APIRouter(route_class=StatFlowRoute)
 
 
+@contextmanager
+def _reading(request: Request, scope: Scope) -> Iterator[tuple[Connection, Principal]]:
+    """One read transaction that authenticates the key and then serves the query.
+
+    Reads run in FastAPI's threadpool once per request; authenticating on the same
+    connection saves a second trip through the pool.
+    """
+    with get_store(request).read() as conn:
+        principal = access.authenticate(conn, bearer_token(request)).require(scope)
+        yield conn, principal
+
+
 def _principal(scope: Scope) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
-        store = get_store(request)
-        with store.read() as conn:
-            principal = access.authenticate(conn, bearer_token(request))
-        return principal.require(scope)
+        with _reading(request, scope) as (_, principal):
+            return principal
 
     return dependency
 
@@ -176,36 +187,32 @@ def _limit(request: Request) -> int:
     return get_store(request).settings.max_body_bytes
 
 
-Reader = Annotated[Principal, Depends(_principal(Scope.READ))]
-Writer = Annotated[Principal, Depends(_principal(Scope.WRITE))]
-Admin = Annotated[Principal, Depends(_principal(Scope.ADMIN))]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/v1/stats")
-def list_stats(request: Request, principal: Reader) -> JSON:
-    with get_store(request).read() as conn:
+def list_stats(request: Request) -> JSON:
+    with _reading(request, Scope.READ) as (conn, principal):
         rows = stats.list_stats(conn, project_id=principal.project_id)
     return JSON({"stats": [translate.stat_public(row) for row in rows]})
 
 
 @router.get("/v1/stats/{stat_id}")
-def get_stat(request: Request, principal: Reader, stat_id: Id) -> JSON:
-    with get_store(request).read() as conn:
+def get_stat(request: Request, stat_id: Id) -> JSON:
+    with _reading(request, Scope.READ) as (conn, principal):
         row = stats.get_stat(conn, project_id=principal.project_id, stat_id=stat_id)
     return JSON(translate.stat_public(row))
 
 
 def _series_data(
     request: Request,
-    principal: Principal,
     stat_id: int,
     from_: str | None,
     to: str | None,
     resolution: str | None,
 ) -> stats.SeriesData:
     query = stats.parse_time_query(from_=from_, to=to, resolution=resolution, now=now_ms())
-    with get_store(request).read() as conn:
+    with _reading(request, Scope.READ) as (conn, principal):
         return stats.read_series(
             conn, project_id=principal.project_id, stat_id=stat_id, query=query
         )
@@ -218,20 +225,18 @@ FromParam = Annotated[str | None, Query(alias="from", max_length=64)]
 @router.get("/v1/stats/{stat_id}/data")
 def stat_data(
     request: Request,
-    principal: Reader,
     stat_id: Id,
     from_: FromParam = None,
     to: TimeParam = None,
     resolution: TimeParam = None,
 ) -> JSON:
-    data = _series_data(request, principal, stat_id, from_, to, resolution)
+    data = _series_data(request, stat_id, from_, to, resolution)
     return JSON(translate.series_data_public(data))
 
 
 @router.get("/v1/stats/{stat_id}/export")
 def stat_export(
     request: Request,
-    principal: Reader,
     stat_id: Id,
     format: TimeParam = "csv",
     from_: FromParam = None,
@@ -240,7 +245,7 @@ def stat_export(
 ) -> Response:
     if format not in (None, "", "csv"):
         return errors.error(400, "format: unknown format; use csv", field="format")
-    data = _series_data(request, principal, stat_id, from_, to, resolution)
+    data = _series_data(request, stat_id, from_, to, resolution)
     filename = f"stat-{stat_id}.csv"
     return Response(
         translate.series_data_csv(data),
@@ -271,8 +276,8 @@ async def create_api_key(request: Request) -> JSON:
 
 
 @router.get("/v1/auth/api-keys")
-def list_api_keys(request: Request, principal: Admin) -> JSON:
-    with get_store(request).read() as conn:
+def list_api_keys(request: Request) -> JSON:
+    with _reading(request, Scope.ADMIN) as (conn, principal):
         rows = access.list_keys(conn, project_id=principal.project_id)
     return JSON({"keys": [translate.key_public(row) for row in rows]})
 
@@ -313,15 +318,13 @@ async def create_annotation(request: Request) -> JSON:
 
 
 @router.get("/v1/annotations")
-def list_annotations(
-    request: Request, principal: Reader, from_: FromParam = None, to: TimeParam = None
-) -> JSON:
+def list_annotations(request: Request, from_: FromParam = None, to: TimeParam = None) -> JSON:
     # By default the last 30 days, plus the day ahead that annotation times may point to.
     now = now_ms()
     start, end = stats.parse_range(
         from_=from_, to=to, now=now + MAX_FUTURE_MS, default_span=30 * DAY + MAX_FUTURE_MS
     )
-    with get_store(request).read() as conn:
+    with _reading(request, Scope.READ) as (conn, principal):
         rows = annotations.list_annotations(
             conn, project_id=principal.project_id, start=start, end=end
         )

@@ -27,7 +27,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "projects",
-        sa.Column("id", sa.BigInteger, nullable=False),
+        sa.Column("id", sa.BigInteger, nullable=False, autoincrement=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_projects"),
