@@ -178,7 +178,11 @@ def read_buckets(
             .group_by(bucket)
             .order_by(bucket)
         )
-    return [Bucket(*row) for row in conn.execute(stmt)]
+    # PostgreSQL sums BIGINT into NUMERIC; normalise to plain ints and floats.
+    return [
+        Bucket(int(b), int(count), float(total), float(low), float(high))
+        for b, count, total, low, high in conn.execute(stmt)
+    ]
 
 
 def delete_points_before(conn: Connection, *, project_id: int, series_id: int, cutoff: int) -> int:
