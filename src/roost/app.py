@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,6 +70,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = FastAPI(title="Roost", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and wrong methods answer in the same {"error": …} shape as the rest.
+        return JSON({"error": str(exc.detail).lower()}, exc.status_code, headers=exc.headers)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> Response:

@@ -110,6 +110,9 @@ class LeanDispatcher:
     def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], LeanHandler]) -> None:
         self.app = app
         self.routes = routes
+        self.allowed: dict[str, list[str]] = {}
+        for method, path in routes:
+            self.allowed.setdefault(path, []).append(method)
         # Expose the wrapped app's state so handlers and tests see one application.
         self.state = getattr(app, "state", None)
 
@@ -123,5 +126,11 @@ class LeanDispatcher:
                 except ConnectionAbortedError:
                     return
                 await response.send(send)
+                return
+            allowed = self.allowed.get(scope["path"])
+            if allowed is not None:
+                await LeanResponse.json(
+                    {"error": "method not allowed"}, 405, {"Allow": ", ".join(allowed)}
+                ).send(send)
                 return
         await self.app(scope, receive, send)

@@ -6,6 +6,7 @@ from functools import partial
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -26,11 +27,23 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True)
+# soft_wrap: printed commands (the curl hint) must stay on one line to be pasted.
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    """Settings from the environment; a bad value is one line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ROOST_{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        raise _fail(f"invalid configuration: {problems}") from None
 
 
 def _store() -> Store:
-    store = Store(Settings())
+    store = Store(_settings())
     store.upgrade()
     return store
 
@@ -47,15 +60,15 @@ def serve(
     demo_data: bool = typer.Option(False, "--demo", help="Seed a demo project when empty."),
 ) -> None:
     """Run the server (migrations run first)."""
-    settings = Settings()
+    settings = _settings()
     store = Store(settings)
     store.upgrade()
+    err.print(f"Roost is serving on [bold]http://{host}:{port}[/bold] ({store.dialect})")
     if demo_data:
         secret = store.write_now(partial(demo.seed, now=now_ms()))
         if secret:
             demo.save_demo_key(settings.data_dir, secret)
         secret = secret or demo.load_demo_key(settings.data_dir)
-        err.print(f"Roost is serving on [bold]http://{host}:{port}[/bold]")
         if secret:
             err.print(f"Demo project API key: [bold]{secret}[/bold]")
             err.print(
@@ -126,7 +139,7 @@ def keys_revoke(key_id: int = typer.Argument(..., help="The key's id (see keys l
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    store = Store(Settings())
+    store = Store(_settings())
     store.upgrade()
     err.print(f"database is up to date ({store.dialect})")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 MAX_ID = 2**63 - 1
 
@@ -19,5 +19,5 @@ class AnnotationCreateRequest(BaseModel):
 
     text: StrictStr = Field(max_length=2000)
     # ISO 8601 or unix seconds; parsed by roost.domain.times like every other time.
-    time: StrictStr | float | int | None = None
-    stat_ids: list[int] = Field(default_factory=list, max_length=1000)
+    time: StrictStr | StrictFloat | StrictInt | None = None
+    stat_ids: list[StrictInt] = Field(default_factory=list, max_length=1000)

@@ -1,0 +1,50 @@
+# One command per job, the same locally and in CI (.ci/run calls `make test`).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: serve test bench check install postgres wrk clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start Roost on http://127.0.0.1:8000 with the embedded SQLite store and demo data.
+serve: $(STAMP)
+	$(VENV)/bin/roost serve --host 127.0.0.1 --port 8000 --demo
+
+## Run the whole test suite (SQLite and a real PostgreSQL started on 127.0.0.1).
+test: $(STAMP) postgres
+	$(PY) -m pytest
+
+## Benchmarks: ingest and query figures against baselines measured in the same run.
+bench: $(STAMP) wrk
+	$(PY) bench/run.py
+
+## Formatting, lint and types.
+check: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/mypy src
+
+# Debian's PostgreSQL server for the tests (they start their own cluster on 127.0.0.1), and
+# curl for the documented examples the tests run.
+postgres:
+	@( ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 ) \
+		&& command -v curl >/dev/null 2>&1 || \
+		( $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql curl )
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || \
+		( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk )
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
