@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Tenant, add_key, make_tenant
 from fastapi.testclient import TestClient
 
+from conftest import Tenant, add_key, make_tenant
 from roost.storage.store import Store
 
 
