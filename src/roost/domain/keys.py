@@ -50,7 +50,7 @@ def parse_scopes(raw: object, field: str = "scopes") -> frozenset[Scope]:
     scopes: set[Scope] = set()
     for item in items:
         try:
-            scopes.add(Scope(item))
+            scopes.add(Scope(item))  # type: ignore[arg-type]  # ValueError names it below
         except ValueError:
             raise InvalidInput(field, f"unknown scope {item!r}; use read, write or admin") from None
     if not scopes:

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 from roost.domain.keys import Scope
-from roost.domain.stats import Kind, PointInput
+from roost.domain.stats import Kind
 from roost.domain.times import HOUR, MINUTE
 from roost.services import access
 from roost.services.stats import series_for
@@ -49,7 +49,7 @@ def seed(tx: WriteTx, *, now: int) -> str | None:
             ("queue.depth", Kind.VALUE, float(max(0, int(20 * daily + rng.gauss(0, 3))))),
         )
         for name, kind, value in samples:
-            row = series_for(tx, project.id, PointInput(name, kind, value, ts), now)
+            row = series_for(tx, project.id, name, kind, now)
             tx.points.add(project.id, row.id, ts, value)
     annotation_store.insert_annotation(
         tx.conn,

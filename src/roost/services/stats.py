@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from sqlalchemy import Connection
 
 from roost.domain.errors import InvalidInput, KindConflict, NotFound, RoostError
 from roost.domain.keys import Scope
-from roost.domain.stats import Kind, PointInput
+from roost.domain.stats import Kind, PointGroup
 from roost.domain.times import align_range, auto_resolution, parse_duration, parse_time
 from roost.services.access import authenticate_in
 from roost.storage import annotations as annotation_store
@@ -31,12 +30,13 @@ class IngestResult:
     rejected: tuple[tuple[int, str], ...]  # (index, reason) per refused item
 
 
-def series_for(tx: WriteTx, project_id: int, point: PointInput, now: int) -> SeriesRow:
-    memo_key = ("series", project_id, point.stat)
+def series_for(tx: WriteTx, project_id: int, stat: str, kind: Kind, now: int) -> SeriesRow:
+    """The stat's series, created with ``kind`` if new; memoised for the transaction."""
+    memo_key = ("series", project_id, stat)
     found: SeriesRow | None = tx.memo.get(memo_key)
     if found is None:
         found = series_store.get_or_create_series(
-            tx.conn, project_id=project_id, name=point.stat, kind=point.kind.value, created_at=now
+            tx.conn, project_id=project_id, name=stat, kind=kind.value, created_at=now
         )
         tx.memo[memo_key] = found
     return found
@@ -46,7 +46,7 @@ def record_points(
     tx: WriteTx,
     *,
     key_hash: str,
-    points: Sequence[PointInput],
+    groups: Sequence[PointGroup],
     now: int,
     field_prefix: str | None = None,
 ) -> IngestResult | RoostError:
@@ -63,18 +63,19 @@ def record_points(
     rejected: list[tuple[int, str]] = []
     accepted = 0
     project_id = principal.project_id
-    for index, point in enumerate(points):
-        row = series_for(tx, project_id, point, now)
-        if row.kind != point.kind.value:
-            field = f"{field_prefix}[{index}].type" if field_prefix is not None else "type"
-            conflict = KindConflict(field, point.stat, row.kind)
+    for group in groups:
+        row = series_for(tx, project_id, group.stat, group.kind, now)
+        if row.kind != group.kind.value:
             if field_prefix is None:
-                return conflict
-            rejected.append((index, str(conflict)))
+                return KindConflict("type", group.stat, row.kind)
+            rejected.extend(
+                (index, str(KindConflict(f"{field_prefix}[{index}].type", group.stat, row.kind)))
+                for index in group.indices
+            )
             continue
-        tx.points.add(project_id, row.id, point.ts, point.value)
-        accepted += 1
-    return IngestResult(accepted, tuple(rejected))
+        tx.points.extend_series(project_id, row.id, group.times, group.values)
+        accepted += len(group.indices)
+    return IngestResult(accepted, tuple(sorted(rejected)))
 
 
 def list_stats(conn: Connection, *, project_id: int) -> list[SeriesRow]:
@@ -88,7 +89,8 @@ def get_stat(conn: Connection, *, project_id: int, stat_id: int) -> SeriesRow:
     return row
 
 
-class BucketValue(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class BucketValue:
     time: int  # bucket start, unix ms
     value: float | None  # counter: sum (0 when empty); value: mean (None when empty)
     count: int

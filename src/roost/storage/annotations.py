@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, exists, or_, select
 
 from roost.storage import dialects
-from roost.storage.schema import annotation_series, annotations
+from roost.storage.schema import annotation_series
+from roost.storage.schema import annotations_table as notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ def insert_annotation(
 ) -> AnnotationRow:
     annotation_id = dialects.next_id(conn, "annotations")
     conn.execute(
-        annotations.insert().values(
+        notes.insert().values(
             project_id=project_id, id=annotation_id, ts=ts, text=text, created_at=created_at
         )
     )
@@ -44,21 +45,21 @@ def list_annotations(
     conn: Connection, *, project_id: int, start: int, end: int, series_id: int | None = None
 ) -> list[AnnotationRow]:
     """Annotations with start <= ts < end; with series_id, those pinned to it or project-wide."""
-    stmt = select(annotations).where(
-        annotations.c.project_id == project_id,
-        annotations.c.ts >= start,
-        annotations.c.ts < end,
+    stmt = select(notes).where(
+        notes.c.project_id == project_id,
+        notes.c.ts >= start,
+        notes.c.ts < end,
     )
     if series_id is not None:
-        pinned = annotation_series.c.annotation_id == annotations.c.id
-        same_project = annotation_series.c.project_id == annotations.c.project_id
+        pinned = annotation_series.c.annotation_id == notes.c.id
+        same_project = annotation_series.c.project_id == notes.c.project_id
         stmt = stmt.where(
             or_(
                 ~exists().where(pinned, same_project),
                 exists().where(pinned, same_project, annotation_series.c.series_id == series_id),
             )
         )
-    rows = conn.execute(stmt.order_by(annotations.c.ts, annotations.c.id)).mappings().all()
+    rows = conn.execute(stmt.order_by(notes.c.ts, notes.c.id)).mappings().all()
     links: dict[int, list[int]] = {}
     if rows:
         for annotation_id, sid in conn.execute(
@@ -82,9 +83,7 @@ def list_annotations(
 
 def delete_annotation(conn: Connection, *, project_id: int, annotation_id: int) -> bool:
     result = conn.execute(
-        annotations.delete().where(
-            annotations.c.project_id == project_id, annotations.c.id == annotation_id
-        )
+        notes.delete().where(notes.c.project_id == project_id, notes.c.id == annotation_id)
     )
     conn.execute(
         annotation_series.delete().where(

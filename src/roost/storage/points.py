@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from itertools import repeat
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -28,8 +29,11 @@ class PointBuffer:
     def add(self, project_id: int, series_id: int, ts: int, value: float) -> None:
         self.rows.append((project_id, series_id, ts, value))
 
-    def extend(self, rows: list[tuple[int, int, int, float]]) -> None:
-        self.rows.extend(rows)
+    def extend_series(
+        self, project_id: int, series_id: int, times: list[int], values: list[float]
+    ) -> None:
+        """Append one series' points; zip keeps the per-point work in C."""
+        self.rows.extend(zip(repeat(project_id), repeat(series_id), times, values, strict=False))
 
     def flush(self, conn: Connection) -> None:
         if not self.rows:
@@ -95,7 +99,8 @@ def _last_values(rows: list[tuple[int, int, int, float]]) -> list[tuple[int, flo
     return [(ts, value, p, s, ts) for (p, s), (ts, value) in latest.items()]
 
 
-class Bucket(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Bucket:
     start: int
     count: int
     total: float

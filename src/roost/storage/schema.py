@@ -114,7 +114,8 @@ rollups = Table(
     sqlite_with_rowid=False,
 )
 
-annotations = Table(
+# Named *_table: a module-level "annotations" would shadow `from __future__ import annotations`.
+annotations_table = Table(
     "annotations",
     metadata,
     Column("project_id", BigInteger, nullable=False),

@@ -49,7 +49,7 @@ class Store:
         with self.read_engine.connect() as conn, conn.begin():
             yield conn
 
-    async def write(self, job: Callable[[WriteTx], T]) -> T:
+    async def write(self, job: Callable[[WriteTx], T | BaseException]) -> T:
         """Run a write through the group-commit writer; returns after COMMIT."""
         return await self.writer.submit(job)
 

@@ -105,7 +105,7 @@ class Writer:
         self._thread.join(timeout)
         self._thread = None
 
-    async def submit(self, job: Callable[[WriteTx], T]) -> T:
+    async def submit(self, job: Callable[[WriteTx], T | BaseException]) -> T:
         """Queue a job and wait for its commit; raises the job's own error if it failed."""
         if self._stopping or self._thread is None:
             raise WriterStopped("the server is shutting down")

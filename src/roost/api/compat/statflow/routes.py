@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Annotated, Any
 
+import msgspec
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from roost.api.compat.statflow import errors, translate
-from roost.api.compat.statflow.schemas import MAX_ID, AnnotationCreateRequest, ApiKeyCreateRequest
+from roost.api.compat.statflow.schemas import (
+    MAX_ID,
+    AnnotationCreateRequest,
+    ApiKeyCreateRequest,
+    ingest_batch_decoder,
+    ingest_item_decoder,
+)
 from roost.api.deps import bearer_token, field_from_location, get_store, parse_json_model
 from roost.api.lean import LeanHandler, LeanRequest, LeanResponse
 from roost.api.responses import JSON
@@ -31,14 +38,16 @@ from roost.domain.keys import Scope
 from roost.domain.stats import (
     MAX_BATCH_ITEMS,
     MAX_FUTURE_MS,
-    PointInput,
+    PointGroup,
+    group_points,
     parse_count_or_value_item,
     parse_ingest_item,
     parse_ingest_items,
     parse_timestamp,
 )
 from roost.domain.times import DAY, now_ms
-from roost.services import access, annotations, stats
+from roost.services import access, stats
+from roost.services import annotations as notes
 from roost.services.access import Principal
 from roost.services.stats import IngestResult
 from roost.storage.store import Store
@@ -49,31 +58,103 @@ ACCEPTED = b'{"ok":true}'
 # -- hot path: ingest --------------------------------------------------------------------
 
 
-async def _ingest(
-    request: LeanRequest, parse: Callable[[object, int], list[PointInput]] | None
-) -> LeanResponse:
-    """Shared by the three ingest routes; ``parse`` None means the batch body."""
+def _single_groups(body: bytes, now: int, variant: bool) -> list[PointGroup]:
+    """One point as a group: msgspec for the plain shape, the domain validator otherwise."""
+    if not variant:
+        try:
+            item = ingest_item_decoder.decode(body)
+        except msgspec.MsgspecError:
+            pass
+        else:
+            groups = translate.items_to_groups([item], now)
+            if groups is not None:
+                return groups
+    document = _json(body)
+    point = (
+        parse_count_or_value_item(document, now=now)
+        if variant
+        else parse_ingest_item(document, now=now)
+    )
+    return group_points([point], [0])
+
+
+def _batch_groups(body: bytes, now: int) -> tuple[list[PointGroup], list[tuple[int, str]]]:
+    """The batch's valid points grouped by stat, and the errors of the rest."""
+    try:
+        batch = ingest_batch_decoder.decode(body)
+    except msgspec.MsgspecError:
+        pass
+    else:
+        _check_batch_size(len(batch.items))
+        groups = translate.items_to_groups(batch.items, now)
+        if groups is not None:
+            return groups, []
+    document = _json(body)
+    if not isinstance(document, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise InvalidInput("items", "is required and must be a list")
+    _check_batch_size(len(items))
+    valid, positions, rejected = parse_ingest_items(items, now=now, prefix="items")
+    return group_points(valid, positions), rejected
+
+
+class BatchTooLarge(Exception):
+    pass
+
+
+def _check_batch_size(count: int) -> None:
+    if count > MAX_BATCH_ITEMS:
+        raise BatchTooLarge()
+
+
+def _json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("body", "must be valid JSON") from None
+
+
+async def _ingest(request: LeanRequest, shape: str) -> LeanResponse:
+    """Shared by the three ingest routes; ``shape`` is "ingest", "stat" or "batch"."""
     try:
         key = request.bearer_token()
         if key is None or not key_rules.KEY_PATTERN.match(key):
             raise Unauthorized("missing or invalid API key")
         store: Store = request.state.store
         body = await request.body(store.settings.max_body_bytes)
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise InvalidInput("body", "must be valid JSON") from None
         now = now_ms()
-        if parse is None:
-            return await _ingest_batch(store, key, document, now)
-        job = partial(
-            stats.record_points,
-            key_hash=key_rules.hash_key(key),
-            points=parse(document, now),
-            now=now,
+        key_hash = key_rules.hash_key(key)
+        if shape != "batch":
+            groups = _single_groups(body, now, variant=shape == "stat")
+            await store.write(
+                partial(stats.record_points, key_hash=key_hash, groups=groups, now=now)
+            )
+            return LeanResponse(ACCEPTED, 202)
+        groups, rejected = _batch_groups(body, now)
+        result: IngestResult = await store.write(
+            partial(
+                stats.record_points,
+                key_hash=key_hash,
+                groups=groups,
+                now=now,
+                field_prefix="items",
+            )
         )
-        await store.write(job)
-        return LeanResponse(ACCEPTED, 202)
+        rejected = sorted(rejected + list(result.rejected))
+        return LeanResponse.json(
+            {
+                "ok": True,
+                "accepted": result.accepted,
+                "rejected": [{"index": index, "error": message} for index, message in rejected],
+            },
+            202,
+        )
+    except BatchTooLarge:
+        return LeanResponse.json(
+            {"error": f"items: at most {MAX_BATCH_ITEMS} per request", "field": "items"}, 413
+        )
     except Exception as exc:
         response = errors.lean_from_exception(exc)
         if response is None:
@@ -81,51 +162,17 @@ async def _ingest(
         return response
 
 
-async def _ingest_batch(store: Store, key: str, document: object, now: int) -> LeanResponse:
-    if not isinstance(document, dict):
-        raise InvalidInput("body", "must be a JSON object")
-    items = document.get("items")
-    if not isinstance(items, list):
-        raise InvalidInput("items", "is required and must be a list")
-    if len(items) > MAX_BATCH_ITEMS:
-        status, body, _ = errors.parts(
-            413, f"items: at most {MAX_BATCH_ITEMS} per request", field="items"
-        )
-        return LeanResponse.json(body, status)
-    valid, positions, rejected = parse_ingest_items(items, now=now, prefix="items")
-    result: IngestResult = await store.write(
-        partial(
-            stats.record_points,
-            key_hash=key_rules.hash_key(key),
-            points=valid,
-            now=now,
-            field_prefix="items",
-        )
-    )
-    # The job numbers items within the valid subset; map them back to request positions.
-    for sub_index, message in result.rejected:
-        original = positions[sub_index]
-        rejected.append((original, message.replace(f"items[{sub_index}]", f"items[{original}]", 1)))
-    rejected.sort()
-    body = {
-        "ok": True,
-        "accepted": result.accepted,
-        "rejected": [{"index": index, "error": message} for index, message in rejected],
-    }
-    return LeanResponse.json(body, 202)
-
-
 async def ingest(request: LeanRequest) -> LeanResponse:
-    return await _ingest(request, lambda doc, now: [parse_ingest_item(doc, now=now)])
+    return await _ingest(request, "ingest")
 
 
 async def ingest_stat(request: LeanRequest) -> LeanResponse:
     """``POST /v1/stat``: the ``{stat, count | value}`` variant of StatFlow's docs."""
-    return await _ingest(request, lambda doc, now: [parse_count_or_value_item(doc, now=now)])
+    return await _ingest(request, "stat")
 
 
 async def ingest_batch(request: LeanRequest) -> LeanResponse:
-    return await _ingest(request, None)
+    return await _ingest(request, "batch")
 
 
 HOT_ROUTES: dict[tuple[str, str], LeanHandler] = {
@@ -299,14 +346,14 @@ async def create_annotation(request: Request) -> JSON:
     principal = await run_in_threadpool(_principal(Scope.WRITE), request)
     body = await parse_json_model(request, AnnotationCreateRequest, _limit(request))
     now = now_ms()
-    text = annotations.validate_text(body.text)
+    text = notes.validate_text(body.text)
     ts = parse_timestamp(body.time, "time", now)
     for index, stat_id in enumerate(body.stat_ids):
         if not 1 <= stat_id <= MAX_ID:
             raise InvalidInput(f"stat_ids[{index}]", f"unknown stat {stat_id}")
     row = await get_store(request).write(
         partial(
-            annotations.add_annotation,
+            notes.add_annotation,
             project_id=principal.project_id,
             ts=ts,
             text=text,
@@ -325,9 +372,7 @@ def list_annotations(request: Request, from_: FromParam = None, to: TimeParam = 
         from_=from_, to=to, now=now + MAX_FUTURE_MS, default_span=30 * DAY + MAX_FUTURE_MS
     )
     with _reading(request, Scope.READ) as (conn, principal):
-        rows = annotations.list_annotations(
-            conn, project_id=principal.project_id, start=start, end=end
-        )
+        rows = notes.list_annotations(conn, project_id=principal.project_id, start=start, end=end)
     return JSON({"annotations": [translate.annotation_public(row) for row in rows]})
 
 
@@ -336,7 +381,7 @@ async def delete_annotation(request: Request, annotation_id: Id) -> Response:
     principal = await run_in_threadpool(_principal(Scope.WRITE), request)
     await get_store(request).write(
         partial(
-            annotations.delete_annotation,
+            notes.delete_annotation,
             project_id=principal.project_id,
             annotation_id=annotation_id,
         )

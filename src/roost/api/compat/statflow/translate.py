@@ -10,12 +10,37 @@ import csv
 import io
 from typing import Any
 
+from roost.api.compat.statflow.schemas import IngestItem
+from roost.domain.errors import InvalidInput
 from roost.domain.keys import scopes_from_text
+from roost.domain.stats import Kind, PointGroup, is_clean_stat_name, parse_timestamp
 from roost.domain.times import format_duration, format_iso
 from roost.services.stats import SeriesData
 from roost.storage.annotations import AnnotationRow
 from roost.storage.series import SeriesRow
 from roost.storage.tenancy import KeyRow
+
+
+def items_to_groups(items: list[IngestItem], now: int) -> list[PointGroup] | None:
+    """Group decoded items by (stat, type); None when any item needs the careful path."""
+    groups: dict[tuple[str, str], PointGroup] = {}
+    for index, item in enumerate(items):
+        key = (item.stat, item.type)
+        group = groups.get(key)
+        if group is None:
+            if not is_clean_stat_name(item.stat):
+                return None
+            group = groups[key] = PointGroup(item.stat, Kind(item.type), [], [], [])
+        if item.t is None:
+            group.times.append(now)
+        else:
+            try:
+                group.times.append(parse_timestamp(item.t, "t", now))
+            except InvalidInput:
+                return None
+        group.indices.append(index)
+        group.values.append(float(item.value))
+    return list(groups.values())
 
 
 def stat_public(row: SeriesRow) -> dict[str, Any]:
