@@ -174,3 +174,13 @@ def test_a_write_only_key_ingests_but_cannot_read(client: TestClient, store: Sto
         == 202
     )
     assert client.get("/v1/stats", headers=write_only).status_code == 403
+
+
+def test_unknown_paths_and_wrong_methods_answer_in_the_error_shape(client: TestClient) -> None:
+    missing = client.get("/v1/nowhere")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not found"}
+    wrong = client.get("/v1/ingest")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
+    assert "error" in wrong.json()
