@@ -1,8 +1,9 @@
 """StatFlow routes: ``/v1/ingest``, ``/v1/stats``, ``/v1/auth/api-keys``, ``/v1/annotations``.
 
-The three ingest routes are plain Starlette endpoints: they parse with orjson and validate by
-hand, because a FastAPI body model and dependency tree cost more than the durable write itself
-(DESIGN.md §4). Everything else uses FastAPI's conveniences.
+The three ingest routes are raw ASGI handlers served in front of FastAPI (``api/lean.py``):
+msgspec decodes and type-checks a body in C, and only a body it refuses is re-validated item
+by item to name the failing field. FastAPI's body models and middleware cost more than the
+durable write itself (DESIGN.md §4). Everything else uses FastAPI's conveniences.
 """
 
 from __future__ import annotations
