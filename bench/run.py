@@ -618,11 +618,9 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 duration_s=args.warmup,
                 label="bare warm-up",
             )
-        bare_res = run_wrk(
-            bare_url, "post.lua", wrk_single, **common, duration_s=dur, label="bare ingest"
-        )
-        check_no_errors(bare_res, "bare ingest", problems)
-        bare.stop()  # the baseline is done: give its memory back
+        # Alternate rounds (bare, Roost, bare, Roost, ...) and take the median ratio: this
+        # machine's speed drifts by tens of percent from minute to minute, and drift that
+        # hits both sides of one round cancels out of its ratio.
         if args.warmup:
             run_wrk(
                 roost_url,
@@ -632,12 +630,39 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 duration_s=args.warmup,
                 label="roost warm-up",
             )
-        roost_res = run_wrk(
-            roost_url, "post.lua", wrk_single, **common, duration_s=dur, label="roost ingest"
-        )
-        check_no_errors(roost_res, "roost ingest", problems)
-        ingest_ratio = roost_res.rps / bare_res.rps if bare_res.rps else 0.0
-        details["ingest"] = {"bare": asdict(bare_res), "roost": asdict(roost_res)}
+        rounds: list[tuple[WrkResult, WrkResult]] = []
+        for number in range(1, args.rounds + 1):
+            bare_round = run_wrk(
+                bare_url,
+                "post.lua",
+                wrk_single,
+                **common,
+                duration_s=dur,
+                label=f"bare ingest, round {number}",
+            )
+            check_no_errors(bare_round, "bare ingest", problems)
+            roost_round = run_wrk(
+                roost_url,
+                "post.lua",
+                wrk_single,
+                **common,
+                duration_s=dur,
+                label=f"roost ingest, round {number}",
+            )
+            check_no_errors(roost_round, "roost ingest", problems)
+            rounds.append((bare_round, roost_round))
+        bare.stop()  # the baseline is done: give its memory back
+        ratios = sorted(r.rps / b.rps if b.rps else 0.0 for b, r in rounds)
+        bare_res, roost_res = sorted(rounds, key=lambda pair: pair[1].rps / pair[0].rps)[
+            len(rounds) // 2
+        ]
+        log("  ingest ratios per round: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+        ingest_ratio = ratios[len(ratios) // 2]
+        details["ingest"] = {
+            "bare": asdict(bare_res),
+            "roost": asdict(roost_res),
+            "ratios_per_round": ratios,
+        }
         figures += [
             Figure("ingest: bare Starlette req/s", bare_res.rps, "req/s"),
             Figure("ingest: Roost req/s", roost_res.rps, "req/s"),
@@ -760,6 +785,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds before ingest (2)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating bare/Roost ingest rounds (3)"
+    )
     parser.add_argument(
         "--sqlite-seconds", type=float, default=2.5, help="raw SQLite baseline seconds (2.5)"
     )

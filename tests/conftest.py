@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pgserver import PostgresServer
 from sqlalchemy.engine import make_url
 
+from pgserver import PostgresServer
 from roost.app import create_app
 from roost.domain import keys as key_rules
 from roost.domain.times import now_ms

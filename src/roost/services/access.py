@@ -37,10 +37,16 @@ class NewKey:
     secret: str  # shown once, never stored
 
 
+def _has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def validate_project_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > MAX_PROJECT_NAME:
         raise InvalidInput("project", f"must be 1 to {MAX_PROJECT_NAME} characters")
+    if _has_control_characters(cleaned):
+        raise InvalidInput("project", "must not contain control characters")
     return cleaned
 
 
@@ -49,6 +55,8 @@ def validate_key_name(name: object) -> str:
         return ""
     if not isinstance(name, str) or len(name) > MAX_KEY_NAME:
         raise InvalidInput("name", f"must be a string of at most {MAX_KEY_NAME} characters")
+    if _has_control_characters(name):
+        raise InvalidInput("name", "must not contain control characters")
     return name.strip()
 
 

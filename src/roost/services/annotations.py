@@ -18,6 +18,9 @@ def validate_text(raw: object) -> str:
         raise InvalidInput("text", "is required and must be a non-empty string")
     if len(raw) > MAX_TEXT:
         raise InvalidInput("text", f"must be at most {MAX_TEXT} characters")
+    # PostgreSQL text cannot hold NUL; refuse it on every engine alike.
+    if "\x00" in raw:
+        raise InvalidInput("text", "must not contain NUL characters")
     return raw.strip()
 
 

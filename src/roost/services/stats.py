@@ -89,13 +89,9 @@ def get_stat(conn: Connection, *, project_id: int, stat_id: int) -> SeriesRow:
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class BucketValue:
-    time: int  # bucket start, unix ms
-    value: float | None  # counter: sum (0 when empty); value: mean (None when empty)
-    count: int
-    min: float | None
-    max: float | None
+# (bucket start in ms, value, count, min, max): the value is the sum for a counter (0 when
+# empty) and the mean for a value stat (None when empty); min and max are None when empty.
+BucketValue = tuple[int, float | None, int, float | None, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +151,7 @@ def parse_time_query(
 def read_series(conn: Connection, *, project_id: int, stat_id: int, query: TimeQuery) -> SeriesData:
     stat = get_stat(conn, project_id=project_id, stat_id=stat_id)
     found = {
-        bucket.start: bucket
+        bucket[0]: bucket
         for bucket in point_store.read_buckets(
             conn,
             project_id=project_id,
@@ -166,14 +162,16 @@ def read_series(conn: Connection, *, project_id: int, stat_id: int, query: TimeQ
         )
     }
     is_counter = stat.kind == Kind.COUNTER.value
+    empty = 0.0 if is_counter else None
     buckets: list[BucketValue] = []
+    append = buckets.append
     for time in range(query.start, query.end, query.resolution_ms):
         hit = found.get(time)
         if hit is None:
-            buckets.append(BucketValue(time, 0.0 if is_counter else None, 0, None, None))
+            append((time, empty, 0, None, None))
         else:
-            value = hit.total if is_counter else hit.total / hit.count
-            buckets.append(BucketValue(time, value, hit.count, hit.low, hit.high))
+            _, count, total, low, high = hit
+            append((time, total if is_counter else total / count, count, low, high))
     notes = annotation_store.list_annotations(
         conn, project_id=project_id, start=query.start, end=query.end, series_id=stat_id
     )

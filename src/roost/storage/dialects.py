@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -56,10 +57,10 @@ def leader_lock(conn: Connection, name: str) -> bool:
 
 # Statements run once per group commit, as plain driver SQL: SQLAlchemy's per-statement
 # overhead would otherwise be paid on the ingest path for every transaction.
-_POINTS_INSERT = "INSERT INTO points (project_id, series_id, ts, value) VALUES ({p}, {p}, {p}, {p})"
+_POINTS_INSERT = "INSERT INTO points (project_id, series_id, ts, value) VALUES {rows}"
 _ROLLUP_UPSERT = (
     "INSERT INTO rollups (project_id, series_id, tier, bucket, count, sum, min, max) "
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) "
+    "VALUES {rows} "
     "ON CONFLICT (project_id, series_id, tier, bucket) DO UPDATE SET "
     "count = rollups.count + excluded.count, sum = rollups.sum + excluded.sum, "
     "min = {least}(rollups.min, excluded.min), max = {greatest}(rollups.max, excluded.max)"
@@ -68,18 +69,61 @@ _LAST_UPDATE = (
     "UPDATE series SET last_ts = {p}, last_value = {p} "
     "WHERE project_id = {p} AND id = {p} AND (last_ts IS NULL OR last_ts <= {p})"
 )
+# SQLite allows 32,766 bound values per statement.
+_SQLITE_MAX_VALUES = 32_000
+
+
+@dataclass(frozen=True)
+class IngestSql:
+    """The group commit's three statements for one dialect."""
+
+    postgresql: bool
+    points: str
+    rollups: str
+    last_values: str
+
+    def insert_points(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._insert(cursor, self.points, rows, width=4)
+
+    def upsert_rollups(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._insert(cursor, self.rollups, rows, width=8)
+
+    def update_last_values(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        cursor.executemany(self.last_values, rows)
+
+    def _insert(
+        self, cursor: Any, template: str, rows: Sequence[tuple[Any, ...]], width: int
+    ) -> None:
+        if not rows:
+            return
+        if self.postgresql:
+            # psycopg pipelines executemany into one round trip.
+            cursor.executemany(template.format(rows="(" + ", ".join(["%s"] * width) + ")"), rows)
+            return
+        # pysqlite releases the GIL around every row of an executemany; with the event loop
+        # busy, the writer then waits for the GIL once per row. One multi-row statement per
+        # chunk releases it once.
+        per_statement = _SQLITE_MAX_VALUES // width
+        row_marks = "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = template.format(rows=",".join([row_marks] * len(chunk)))
+            cursor.execute(sql, [value for row in chunk for value in row])
 
 
 @cache
-def ingest_sql(dialect_name: str) -> tuple[str, str, str]:
-    """(insert points, upsert roll-ups, update last values) for a dialect's driver."""
+def ingest_sql(dialect_name: str) -> IngestSql:
     if dialect_name == POSTGRESQL:
-        marks = {"p": "%s", "least": "least", "greatest": "greatest"}
-    else:
-        # SQLite's two-argument min()/max() are scalar functions, not aggregates.
-        marks = {"p": "?", "least": "min", "greatest": "max"}
-    return (
-        _POINTS_INSERT.format(**marks),
-        _ROLLUP_UPSERT.format(**marks),
-        _LAST_UPDATE.format(**marks),
+        return IngestSql(
+            True,
+            _POINTS_INSERT,
+            _ROLLUP_UPSERT.replace("{least}", "least").replace("{greatest}", "greatest"),
+            _LAST_UPDATE.format(p="%s"),
+        )
+    # SQLite's two-argument min()/max() are scalar functions, not aggregates.
+    return IngestSql(
+        False,
+        _POINTS_INSERT,
+        _ROLLUP_UPSERT.replace("{least}", "min").replace("{greatest}", "max"),
+        _LAST_UPDATE.format(p="?"),
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, bindparam, cast, func, select
 
 from roost.domain.times import DAY, HOUR, MINUTE
 from roost.storage import dialects
@@ -39,14 +39,14 @@ class PointBuffer:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
-        insert_points, upsert_rollups, update_last = dialects.ingest_sql(conn.dialect.name)
-        # Driver-level executemany: at a thousand points per request SQLAlchemy's per-row
+        sql = dialects.ingest_sql(conn.dialect.name)
+        # Driver-level statements: at a thousand points per request SQLAlchemy's per-row
         # parameter handling would cost more than the inserts themselves.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(insert_points, rows)
-            cursor.executemany(upsert_rollups, _rollup_partials(rows))
-            cursor.executemany(update_last, _last_values(rows))
+            sql.insert_points(cursor, rows)
+            sql.upsert_rollups(cursor, _rollup_partials(rows))
+            sql.update_last_values(cursor, _last_values(rows))
         finally:
             cursor.close()
 
@@ -99,13 +99,8 @@ def _last_values(rows: list[tuple[int, int, int, float]]) -> list[tuple[int, flo
     return [(ts, value, p, s, ts) for (p, s), (ts, value) in latest.items()]
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    start: int
-    count: int
-    total: float
-    low: float
-    high: float
+# (bucket start, count, sum, min, max) of one bucket.
+Bucket = tuple[int, int, float, float, float]
 
 
 def tier_for(resolution_ms: int) -> int | None:
@@ -114,6 +109,60 @@ def tier_for(resolution_ms: int) -> int | None:
         if resolution_ms % width == 0:
             return width
     return None
+
+
+def _bucket_queries() -> tuple[Any, Any, Any]:
+    """Built once: constructing a statement costs more than running it on a small range."""
+    res: Any = bindparam("res")
+    raw_bucket = (points.c.ts - points.c.ts % res).label("b")
+    raw = (
+        select(
+            raw_bucket,
+            func.count(),
+            func.sum(points.c.value),
+            func.min(points.c.value),
+            func.max(points.c.value),
+        )
+        .where(
+            points.c.project_id == bindparam("project_id"),
+            points.c.series_id == bindparam("series_id"),
+            points.c.ts >= bindparam("start"),
+            points.c.ts < bindparam("end"),
+        )
+        .group_by(raw_bucket)
+        .order_by(raw_bucket)
+    )
+    in_tier = (
+        rollups.c.project_id == bindparam("project_id"),
+        rollups.c.series_id == bindparam("series_id"),
+        rollups.c.tier == bindparam("tier"),
+        rollups.c.bucket >= bindparam("start"),
+        rollups.c.bucket < bindparam("end"),
+    )
+    # The tier is the resolution: its rows are the buckets, read in key order.
+    exact = (
+        select(rollups.c.bucket, rollups.c.count, rollups.c.sum, rollups.c.min, rollups.c.max)
+        .where(*in_tier)
+        .order_by(rollups.c.bucket)
+    )
+    coarse_bucket = (rollups.c.bucket - rollups.c.bucket % res).label("b")
+    coarse = (
+        select(
+            coarse_bucket,
+            # PostgreSQL sums BIGINT into NUMERIC; keep plain integers.
+            cast(func.sum(rollups.c.count), BigInteger),
+            func.sum(rollups.c.sum),
+            func.min(rollups.c.min),
+            func.max(rollups.c.max),
+        )
+        .where(*in_tier)
+        .group_by(coarse_bucket)
+        .order_by(coarse_bucket)
+    )
+    return raw, exact, coarse
+
+
+_RAW, _EXACT, _COARSE = _bucket_queries()
 
 
 def read_buckets(
@@ -131,63 +180,21 @@ def read_buckets(
     returned rather than the number of points stored.
     """
     width = tier_for(resolution_ms)
+    params = {
+        "project_id": project_id,
+        "series_id": series_id,
+        "start": start,
+        "end": end,
+        "res": resolution_ms,
+        "tier": width,
+    }
     if width is None:
-        bucket = (points.c.ts - points.c.ts % resolution_ms).label("b")
-        stmt = (
-            select(
-                bucket,
-                func.count(),
-                func.sum(points.c.value),
-                func.min(points.c.value),
-                func.max(points.c.value),
-            )
-            .where(
-                points.c.project_id == project_id,
-                points.c.series_id == series_id,
-                points.c.ts >= start,
-                points.c.ts < end,
-            )
-            .group_by(bucket)
-            .order_by(bucket)
-        )
+        stmt = _RAW
     elif width == resolution_ms:
-        # The tier is the resolution: its rows are the buckets, read in key order.
-        stmt = (
-            select(rollups.c.bucket, rollups.c.count, rollups.c.sum, rollups.c.min, rollups.c.max)
-            .where(
-                rollups.c.project_id == project_id,
-                rollups.c.series_id == series_id,
-                rollups.c.tier == width,
-                rollups.c.bucket >= start,
-                rollups.c.bucket < end,
-            )
-            .order_by(rollups.c.bucket)
-        )
+        stmt = _EXACT
     else:
-        bucket = (rollups.c.bucket - rollups.c.bucket % resolution_ms).label("b")
-        stmt = (
-            select(
-                bucket,
-                func.sum(rollups.c.count),
-                func.sum(rollups.c.sum),
-                func.min(rollups.c.min),
-                func.max(rollups.c.max),
-            )
-            .where(
-                rollups.c.project_id == project_id,
-                rollups.c.series_id == series_id,
-                rollups.c.tier == width,
-                rollups.c.bucket >= start,
-                rollups.c.bucket < end,
-            )
-            .group_by(bucket)
-            .order_by(bucket)
-        )
-    # PostgreSQL sums BIGINT into NUMERIC; normalise to plain ints and floats.
-    return [
-        Bucket(int(b), int(count), float(total), float(low), float(high))
-        for b, count, total, low, high in conn.execute(stmt)
-    ]
+        stmt = _COARSE
+    return conn.execute(stmt, params).all()  # type: ignore[return-value]
 
 
 def delete_points_before(conn: Connection, *, project_id: int, series_id: int, cutoff: int) -> int:

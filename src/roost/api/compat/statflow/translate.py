@@ -82,14 +82,8 @@ def series_data_public(data: SeriesData) -> dict[str, Any]:
         "from": data.start // 1000,
         "to": data.end // 1000,
         "points": [
-            {
-                "time": bucket.time // 1000,
-                "value": bucket.value,
-                "count": bucket.count,
-                "min": bucket.min,
-                "max": bucket.max,
-            }
-            for bucket in data.buckets
+            {"time": time // 1000, "value": value, "count": count, "min": low, "max": high}
+            for time, value, count, low, high in data.buckets
         ],
         "annotations": [annotation_public(note, unix=True) for note in data.annotations],
     }
@@ -99,8 +93,8 @@ def series_data_csv(data: SeriesData) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["time", "value"])
-    for bucket in data.buckets:
-        writer.writerow([format_iso(bucket.time), _number(bucket.value)])
+    for time, value, *_ in data.buckets:
+        writer.writerow([format_iso(time), _number(value)])
     return out.getvalue()
 
 
