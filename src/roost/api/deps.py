@@ -9,13 +9,10 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from roost.api.lean import LeanRequest
 from roost.domain.errors import InvalidInput
 from roost.settings import Settings
 from roost.storage.store import Store
-
-
-class BodyTooLarge(Exception):
-    """The request body is over the configured limit (413)."""
 
 
 def get_store(request: Request) -> Store:
@@ -30,32 +27,12 @@ def get_settings(request: Request) -> Settings:
 
 def bearer_token(request: Request) -> str | None:
     """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive), or None."""
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
+    return LeanRequest(request.scope, request.receive).bearer_token()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (before buffering it) anything over ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise BodyTooLarge()
-        except ValueError:
-            raise InvalidInput("body", "Content-Length is not a number") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await LeanRequest(request.scope, request.receive).body(limit)
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -13,8 +13,12 @@ from typing import Any
 
 import orjson
 
-from roost.api.deps import BodyTooLarge
 from roost.domain.errors import InvalidInput
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured limit (413)."""
+
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

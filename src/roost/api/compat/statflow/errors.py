@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from roost.api.deps import BodyTooLarge
-from roost.api.lean import LeanResponse
+from roost.api.lean import BodyTooLarge, LeanResponse
 from roost.api.responses import JSON
 from roost.domain.errors import Forbidden, InvalidInput, NotFound, RoostError, Unauthorized
 from roost.storage.writer import QueueFull, WriterStopped
