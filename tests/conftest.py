@@ -8,7 +8,7 @@ Tests stay independent without resetting the database: each one makes its own pr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -56,14 +56,30 @@ def dialect(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def fresh_database_url(dialect: str, request: pytest.FixtureRequest) -> Callable[[Path], str]:
+    """A factory: ``fresh_database_url(folder)`` makes an empty database and returns its URL.
+
+    The database is of the test's dialect: a new SQLite file in ``folder``, or a new database
+    on the session's PostgreSQL server (only started when the dialect needs it).
+    """
+    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
+
+    def make(tmp: Path) -> str:
+        return new_database_url(dialect, tmp, postgres)
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def settings(
-    dialect: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    dialect: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    fresh_database_url: Callable[[Path], str],
 ) -> Settings:
     tmp = tmp_path_factory.mktemp(f"data-{dialect}")
-    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
     return Settings(
         data_dir=tmp,
-        database_url=new_database_url(dialect, tmp, postgres),
+        database_url=fresh_database_url(tmp),
         # Short enough for tests to see; real deployments keep the default.
         retention_interval_seconds=3600,
     )

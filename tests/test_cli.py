@@ -6,41 +6,27 @@ key that works" and "revoked at once" are checked end to end.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from conftest import add_key, make_tenant, new_database_url
+from conftest import add_key, make_tenant
 from roost.settings import Settings
 from roost.storage import migrate, tenancy
 from roost.storage.engine import create_store_engine
 from roost.storage.store import Store
+from roostserver import roost_env, run_roost
 
-ROOST = Path(sys.executable).with_name("roost")
-TIMEOUT_S = 60
 KEY_LINE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 
 
 def roost(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    # Only this test's settings: none inherited from the developer's shell.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ROOST_")}
-    env.update(
-        ROOST_DATA_DIR=str(settings.data_dir), ROOST_DATABASE_URL=settings.database_url or ""
-    )
-    return subprocess.run(
-        [ROOST, *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
+    """``roost ARGS…`` on the given settings' data directory and database."""
+    return run_roost(roost_env(settings.data_dir, settings.database_url), *args)
 
 
 def new_project() -> str:
@@ -124,10 +110,9 @@ def test_keys_list_of_an_unknown_project_fails_with_a_message(settings: Settings
 
 
 def test_db_upgrade_creates_the_schema_and_can_run_again(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
-    fresh = Settings(data_dir=tmp_path, database_url=new_database_url(dialect, tmp_path, postgres))
+    fresh = Settings(data_dir=tmp_path, database_url=fresh_database_url(tmp_path))
     for _ in range(2):
         done = roost(fresh, "db", "upgrade")
         assert done.returncode == 0, done.stderr

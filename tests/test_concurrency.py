@@ -8,33 +8,24 @@ are concurrent tasks awaiting the writer. The real-server test starts ``roost se
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from conftest import Tenant, make_tenant, new_database_url
+from conftest import Tenant, make_tenant
 from roost.api.lean import LeanDispatcher
 from roost.domain.times import now_ms
 from roost.storage import series as series_store
 from roost.storage.store import Store
+from roostserver import create_key, roost_env, roost_server
 
 PARALLEL = 200
 REQUEST_TIMEOUT_S = 30.0
 LOAD_TIMEOUT_S = 60.0
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
-ROOST = Path(sys.executable).with_name("roost")
-HOST = "127.0.0.1"
 
 
 # -- the load ----------------------------------------------------------------------------
@@ -65,12 +56,25 @@ async def totals(client: httpx.AsyncClient, key: str, stat: str) -> dict[str, An
     }
 
 
-def in_process_client(app: LeanDispatcher) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://test", timeout=REQUEST_TIMEOUT_S)
+async def load_then_count(
+    client: httpx.AsyncClient, key: str, stat: str
+) -> tuple[list[int], dict[str, Any]]:
+    """The statuses of PARALLEL concurrent ingests, then what the stat holds afterwards."""
+    statuses = await ingest_in_parallel(client, key, stat)
+    return statuses, await totals(client, key, stat)
 
 
 # -- in process --------------------------------------------------------------------------
+
+
+async def load_in_process(
+    app: LeanDispatcher, key: str, stat: str
+) -> tuple[list[int], dict[str, Any]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", timeout=REQUEST_TIMEOUT_S
+    ) as client:
+        return await load_then_count(client, key, stat)
 
 
 def create_stat(store: Store, tenant: Tenant, name: str) -> None:
@@ -87,13 +91,7 @@ def test_200_parallel_ingests_to_an_existing_stat_are_all_counted(
     tenant = make_tenant(store)
     stat = "parallel.hits"
     create_stat(store, tenant, stat)
-
-    async def scenario() -> tuple[list[int], dict[str, Any]]:
-        async with in_process_client(app) as client:
-            statuses = await ingest_in_parallel(client, tenant.key, stat)
-            return statuses, await totals(client, tenant.key, stat)
-
-    statuses, found = asyncio.run(scenario())
+    statuses, found = asyncio.run(load_in_process(app, tenant.key, stat))
     assert statuses == [202] * PARALLEL
     assert found == {"stats": 1, "sum": PARALLEL, "count": PARALLEL}
 
@@ -103,13 +101,7 @@ def test_200_parallel_ingests_to_a_new_stat_create_it_exactly_once(
 ) -> None:
     tenant = make_tenant(store)
     stat = f"brand.new.{uuid.uuid4().hex[:8]}"
-
-    async def scenario() -> tuple[list[int], dict[str, Any]]:
-        async with in_process_client(app) as client:
-            statuses = await ingest_in_parallel(client, tenant.key, stat)
-            return statuses, await totals(client, tenant.key, stat)
-
-    statuses, found = asyncio.run(scenario())
+    statuses, found = asyncio.run(load_in_process(app, tenant.key, stat))
     assert statuses == [202] * PARALLEL
     assert found == {"stats": 1, "sum": PARALLEL, "count": PARALLEL}
 
@@ -117,92 +109,18 @@ def test_200_parallel_ingests_to_a_new_stat_create_it_exactly_once(
 # -- a real server -----------------------------------------------------------------------
 
 
-def roost_env(data_dir: Path, database_url: str) -> dict[str, str]:
-    # Only this test's settings: none inherited from the developer's shell.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ROOST_")}
-    env.update(ROOST_DATA_DIR=str(data_dir), ROOST_DATABASE_URL=database_url)
-    return env
-
-
-def create_key(env: dict[str, str], project: str) -> str:
-    done = subprocess.run(
-        [ROOST, "keys", "create", "--project", project, "--scopes", "read,write"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT_S,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server this test started: SIGTERM, a bounded wait, SIGKILL if it hangs."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"roost serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"roost serve did not answer within {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
-@contextmanager
-def roost_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``roost serve`` on a free loopback port; yields its base URL and always stops it."""
-    port = free_port()
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [ROOST, "serve", "--host", HOST, "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=sink,
-        )
-    try:
-        base_url = f"http://{HOST}:{port}"
-        wait_until_healthy(process, base_url, log)
-        yield base_url
-    finally:
-        stop(process)
+async def load_over_tcp(base_url: str, key: str, stat: str) -> tuple[list[int], dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        return await load_then_count(client, key, stat)
 
 
 def test_200_parallel_ingests_over_tcp_to_a_real_server_are_all_counted(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
-    env = roost_env(tmp_path, new_database_url(dialect, tmp_path, postgres))
+    env = roost_env(tmp_path, fresh_database_url(tmp_path))
     key = create_key(env, "load")
     stat = "tcp.hits"
-
-    async def scenario(base_url: str) -> tuple[list[int], dict[str, Any]]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-            statuses = await ingest_in_parallel(client, key, stat)
-            return statuses, await totals(client, key, stat)
-
-    with roost_server(env, tmp_path / "serve.log") as base_url:
-        statuses, found = asyncio.run(scenario(base_url))
+    with roost_server(env, tmp_path / "serve.log") as server:
+        statuses, found = asyncio.run(load_over_tcp(server.base_url, key, stat))
     assert statuses == [202] * PARALLEL
     assert found == {"stats": 1, "sum": PARALLEL, "count": PARALLEL}

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +28,7 @@ import pytest
 from roost.api.registry import PRODUCTS
 from roost.domain.keys import KEY_PATTERN
 from roost.settings import Settings
+from roostserver import create_key, roost_env, roost_server
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -40,7 +37,6 @@ QUICKSTART = ROOT / "docs" / "quickstart.md"
 EXAMPLE_SCRIPT = ROOT / "docs" / "examples" / "statflow.sh"
 GENERATOR = ROOT / "scripts" / "gen_config_docs.py"
 
-SERVER_START_SECONDS = 30
 SCRIPT_SECONDS = 120
 
 
@@ -143,33 +139,6 @@ def test_statflow_reference_names_every_statflow_route() -> None:
 # -- the example script against a real server ----------------------------------------------
 
 
-def roost_command() -> list[str]:
-    script = Path(sys.executable).parent / "roost"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "roost.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"roost serve exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"roost serve did not answer within {SERVER_START_SECONDS}s")
-
-
 @dataclass(frozen=True)
 class RunningServer:
     base: str
@@ -198,52 +167,25 @@ class RunningServer:
 
 
 @pytest.fixture(scope="module")
-def roost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """``roost serve`` on 127.0.0.1 with a fresh SQLite data directory and an admin key."""
     tmp = tmp_path_factory.mktemp("docs-server")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ROOST_")}
-    env["ROOST_DATA_DIR"] = str(tmp / "data")
-    created = subprocess.run(
-        [*roost_command(), "keys", "create", "--project", "docs", "--scopes", "read,write,admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, f"roost keys create failed:\n{created.stderr}"
-    key = created.stdout.strip()
-    assert KEY_PATTERN.match(key), f"keys create printed more than a key: {created.stdout!r}"
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    env = roost_env(tmp / "data")
+    key = create_key(env, "docs", scopes="read,write,admin")
+    assert KEY_PATTERN.match(key), f"keys create printed more than a key: {key!r}"
     log = tmp / "server.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [*roost_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(base, server, log)
-            yield RunningServer(base, key, env, log)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=15)
+    with roost_server(env, log) as server:
+        yield RunningServer(server.base_url, key, env, log)
 
 
-def test_example_script_passes_against_a_real_server(roost_server: RunningServer) -> None:
+def test_example_script_passes_against_a_real_server(docs_server: RunningServer) -> None:
     assert shutil.which("curl"), "the README's examples need curl: apt-get install -y curl"
     result = subprocess.run(
         ["bash", str(EXAMPLE_SCRIPT)],
         env={
-            **roost_server.env,
-            "BASE": roost_server.base,
-            "KEY": roost_server.key,
+            **docs_server.env,
+            "BASE": docs_server.base,
+            "KEY": docs_server.key,
             "PYTHON": sys.executable,
         },
         capture_output=True,
@@ -253,20 +195,20 @@ def test_example_script_passes_against_a_real_server(roost_server: RunningServer
     command = shlex.join(["bash", str(EXAMPLE_SCRIPT.relative_to(ROOT))])
     assert result.returncode == 0, (
         f"{command} failed:\n{result.stdout}\n{result.stderr}\n"
-        f"server log:\n{roost_server.log.read_text()}"
+        f"server log:\n{docs_server.log.read_text()}"
     )
     assert result.stdout.rstrip().endswith("all StatFlow examples answered as documented")
 
 
-def test_quickstart_chart_script_draws_a_real_data_answer(roost_server: RunningServer) -> None:
+def test_quickstart_chart_script_draws_a_real_data_answer(docs_server: RunningServer) -> None:
     blocks = re.findall(r"```python\n(.*?)```", QUICKSTART.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) == 1, "docs/quickstart.md should have exactly one python block (chart.py)"
     for value in (1, 3, 2):
         body = f'{{"stat": "docs.chart", "value": {value}}}'.encode()
-        assert roost_server.post("/v1/ingest", body) == 202
-    stats = json.loads(roost_server.get("/v1/stats"))["stats"]
+        assert docs_server.post("/v1/ingest", body) == 202
+    stats = json.loads(docs_server.get("/v1/stats"))["stats"]
     stat_id = next(stat["id"] for stat in stats if stat["name"] == "docs.chart")
-    answer = roost_server.get(f"/v1/stats/{stat_id}/data?resolution=1h")
+    answer = docs_server.get(f"/v1/stats/{stat_id}/data?resolution=1h")
 
     drawn = subprocess.run(
         [sys.executable, "-c", blocks[0]],

@@ -43,6 +43,15 @@ def stat_names(client: TestClient, tenant: Tenant) -> list[str]:
     return [stat["name"] for stat in response.json()["stats"]]
 
 
+def assert_ingest_refused_and_nothing_written(
+    client: TestClient, store: Store, path: str, body: bytes, status: int | None = None
+) -> None:
+    """POST the body to an ingest route in a fresh project: refused, and no stat was made."""
+    tenant = make_tenant(store)
+    assert_refused(client.post(path, content=body, headers=tenant.headers), status)
+    assert stat_names(client, tenant) == []
+
+
 def with_field(base: dict[str, Any], name: str, value: object) -> bytes:
     body = dict(base)
     if value is MISSING:
@@ -182,27 +191,21 @@ STAT_FIELDS = [
 def test_ingest_refuses_a_body_that_is_not_a_json_object(
     client: TestClient, store: Store, path: str, body: bytes
 ) -> None:
-    tenant = make_tenant(store)
-    assert_refused(client.post(path, content=body, headers=tenant.headers))
-    assert stat_names(client, tenant) == []
+    assert_ingest_refused_and_nothing_written(client, store, path, body)
 
 
 @pytest.mark.parametrize("body", INGEST_FIELDS)
 def test_ingest_refuses_each_bad_field_and_writes_nothing(
     client: TestClient, store: Store, body: bytes
 ) -> None:
-    tenant = make_tenant(store)
-    assert_refused(client.post("/v1/ingest", content=body, headers=tenant.headers), 422)
-    assert stat_names(client, tenant) == []
+    assert_ingest_refused_and_nothing_written(client, store, "/v1/ingest", body, 422)
 
 
 @pytest.mark.parametrize("body", STAT_FIELDS)
 def test_stat_ingest_refuses_each_bad_field_and_writes_nothing(
     client: TestClient, store: Store, body: bytes
 ) -> None:
-    tenant = make_tenant(store)
-    assert_refused(client.post("/v1/stat", content=body, headers=tenant.headers), 422)
-    assert stat_names(client, tenant) == []
+    assert_ingest_refused_and_nothing_written(client, store, "/v1/stat", body, 422)
 
 
 def test_ingest_names_the_bad_field(client: TestClient, store: Store) -> None:

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from conftest import new_database_url
 from roost.settings import Settings
 from roost.storage import migrate
 from roost.storage.schema import metadata
 from roost.storage.store import Store
 
 
-def fresh_store(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
-    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
-    url = new_database_url(dialect, tmp_path, postgres)
-    return Store(Settings(data_dir=tmp_path, database_url=url))
+def fresh_store(fresh_database_url: Callable[[Path], str], tmp_path: Path) -> Store:
+    return Store(Settings(data_dir=tmp_path, database_url=fresh_database_url(tmp_path)))
 
 
 def test_migrated_database_matches_the_declared_schema(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    store = fresh_store(dialect, tmp_path, request)
+    store = fresh_store(fresh_database_url, tmp_path)
     try:
         store.upgrade()
         with store.write_engine.connect() as conn:
@@ -38,9 +35,9 @@ def test_migrated_database_matches_the_declared_schema(
 
 
 def test_upgrade_reaches_head_and_a_second_upgrade_changes_nothing(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    store = fresh_store(dialect, tmp_path, request)
+    store = fresh_store(fresh_database_url, tmp_path)
     try:
         assert migrate.current_revision(store.write_engine) is None
         store.upgrade()

@@ -7,12 +7,11 @@ points of known ages, runs ``run_retention_pass`` once and reads the tables back
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from conftest import new_database_url
 from roost.app import run_retention_pass
 from roost.domain.times import now_ms
 from roost.settings import Settings
@@ -40,12 +39,11 @@ KEEP_FOREVER = dict.fromkeys(SHORT_RETENTION, 0)
 
 
 def fresh_store(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, retention: dict[str, int]
+    fresh_database_url: Callable[[Path], str], tmp_path: Path, retention: dict[str, int]
 ) -> Store:
-    postgres = request.getfixturevalue("postgres") if dialect == "postgresql" else None
     settings = Settings(
         data_dir=tmp_path,
-        database_url=new_database_url(dialect, tmp_path, postgres),
+        database_url=fresh_database_url(tmp_path),
         **retention,  # type: ignore[arg-type]
     )
     store = Store(settings)
@@ -101,9 +99,9 @@ def expected(times: list[int], *, now: int, days_kept: dict[str, int]) -> dict[s
 
 
 def test_retention_deletes_old_points_and_roll_ups_per_tier_and_keeps_the_rest(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    store = fresh_store(dialect, tmp_path, request, SHORT_RETENTION)
+    store = fresh_store(fresh_database_url, tmp_path, SHORT_RETENTION)
     try:
         now = now_ms()
         written = write_aged_points(store, series_names=["a", "b"], now=now)
@@ -128,9 +126,9 @@ def test_retention_deletes_old_points_and_roll_ups_per_tier_and_keeps_the_rest(
 
 
 def test_retention_of_zero_days_keeps_everything(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    store = fresh_store(dialect, tmp_path, request, KEEP_FOREVER)
+    store = fresh_store(fresh_database_url, tmp_path, KEEP_FOREVER)
     try:
         written = write_aged_points(store, series_names=["kept"], now=now_ms())
         (series_id,) = written
@@ -143,9 +141,9 @@ def test_retention_of_zero_days_keeps_everything(
 
 
 def test_a_second_pass_finds_nothing_more_to_delete(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
 ) -> None:
-    store = fresh_store(dialect, tmp_path, request, SHORT_RETENTION)
+    store = fresh_store(fresh_database_url, tmp_path, SHORT_RETENTION)
     try:
         write_aged_points(store, series_names=["twice"], now=now_ms())
         assert asyncio.run(run_retention_pass(store)) > 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -94,6 +94,23 @@ async def outcomes(tasks: list[asyncio.Task[Any]]) -> list[Any]:
     return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT_S)
 
 
+def run_behind_a_held_writer(store: Store, jobs: Sequence[Callable[[WriteTx], Any]]) -> list[Any]:
+    """Queue the jobs behind a gate, release them together, and return every outcome.
+
+    The first outcome is the gate's (``"gate"``), then each job's result in order, or the
+    exception it failed with.
+    """
+
+    async def scenario() -> list[Any]:
+        with released_at_exit(Gate()) as gate:
+            held = await hold_writer(store.write, gate)
+            tasks = await queued([store.write(job) for job in jobs])
+        results = await outcomes(tasks)
+        return [await asyncio.wait_for(held, WAIT_S), *results]
+
+    return asyncio.run(scenario())
+
+
 # -- group commit ------------------------------------------------------------------------
 
 
@@ -114,16 +131,9 @@ def test_many_concurrent_submits_share_fewer_transactions_than_jobs(store: Store
 def test_jobs_queued_behind_a_busy_writer_commit_in_one_transaction(store: Store) -> None:
     names = [unique_name() for _ in range(50)]
 
-    async def scenario() -> list[Any]:
-        with released_at_exit(Gate()) as gate:
-            held = await hold_writer(store.write, gate)
-            tasks = await queued([store.write(partial(insert_project, name=n)) for n in names])
-        results = await outcomes(tasks)
-        assert await asyncio.wait_for(held, WAIT_S) == "gate"
-        return results
-
     before = store.writer.commits
-    ids = asyncio.run(scenario())
+    gate, *ids = run_behind_a_held_writer(store, [partial(insert_project, name=n) for n in names])
+    assert gate == "gate"
     # One commit for the gate, one for all fifty jobs that waited behind it.
     assert store.writer.commits - before == 2
     assert all(isinstance(project_id, int) for project_id in ids)
@@ -135,23 +145,14 @@ def test_jobs_queued_behind_a_busy_writer_commit_in_one_transaction(store: Store
 
 def test_a_job_that_raises_fails_alone_while_its_batch_neighbours_commit(store: Store) -> None:
     before_name, bad_name, after_name = unique_name(), unique_name(), unique_name()
-
-    async def scenario() -> list[Any]:
-        with released_at_exit(Gate()) as gate:
-            held = await hold_writer(store.write, gate)
-            tasks = await queued(
-                [
-                    store.write(partial(insert_project, name=before_name)),
-                    store.write(partial(insert_then_raise, name=bad_name)),
-                    store.write(partial(insert_project, name=after_name)),
-                ]
-            )
-        results = await outcomes(tasks)
-        await asyncio.wait_for(held, WAIT_S)
-        return results
+    jobs: list[Callable[[WriteTx], Any]] = [
+        partial(insert_project, name=before_name),
+        partial(insert_then_raise, name=bad_name),
+        partial(insert_project, name=after_name),
+    ]
 
     before = store.writer.commits
-    first, failed, last = asyncio.run(scenario())
+    _, first, failed, last = run_behind_a_held_writer(store, jobs)
     assert isinstance(first, int) and isinstance(last, int)
     assert isinstance(failed, RuntimeError) and bad_name in str(failed)
     assert store.writer.commits - before == 2  # the gate's, and the batch's single commit
@@ -164,22 +165,9 @@ def test_a_database_error_in_one_job_does_not_abort_its_neighbours(store: Store)
     # A unique violation aborts the whole transaction on PostgreSQL; the batch must recover.
     taken, before_name, after_name = unique_name(), unique_name(), unique_name()
     asyncio.run(store.write(partial(insert_project, name=taken)))
+    jobs = [partial(insert_project, name=name) for name in (before_name, taken, after_name)]
 
-    async def scenario() -> list[Any]:
-        with released_at_exit(Gate()) as gate:
-            held = await hold_writer(store.write, gate)
-            tasks = await queued(
-                [
-                    store.write(partial(insert_project, name=before_name)),
-                    store.write(partial(insert_project, name=taken)),
-                    store.write(partial(insert_project, name=after_name)),
-                ]
-            )
-        results = await outcomes(tasks)
-        await asyncio.wait_for(held, WAIT_S)
-        return results
-
-    first, duplicate, last = asyncio.run(scenario())
+    _, first, duplicate, last = run_behind_a_held_writer(store, jobs)
     assert isinstance(duplicate, IntegrityError)
     assert isinstance(first, int) and isinstance(last, int)
     assert project_exists(store, before_name) and project_exists(store, after_name)
@@ -200,15 +188,7 @@ def test_a_returned_exception_is_delivered_as_that_jobs_error_without_a_replay(
         runs.append("neighbour")
         return insert_project(tx, name=neighbour)
 
-    async def scenario() -> list[Any]:
-        with released_at_exit(Gate()) as gate:
-            held = await hold_writer(store.write, gate)
-            tasks = await queued([store.write(refuse), store.write(write_neighbour)])
-        results = await outcomes(tasks)
-        await asyncio.wait_for(held, WAIT_S)
-        return results
-
-    refused, written = asyncio.run(scenario())
+    _, refused, written = run_behind_a_held_writer(store, [refuse, write_neighbour])
     assert refused is refusal
     assert isinstance(written, int)
     assert project_exists(store, neighbour)
