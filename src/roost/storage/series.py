@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 
 from roost.storage import dialects
 from roost.storage.schema import series
@@ -35,20 +35,19 @@ def _row(row: RowMapping) -> SeriesRow:
     )
 
 
+# Built once: every ingest transaction looks its series up by name.
+_BY_NAME = select(series).where(
+    series.c.project_id == bindparam("project_id"),
+    series.c.name == bindparam("name"),
+    series.c.labels_key == bindparam("labels_key"),
+)
+
+
 def find_series(
     conn: Connection, *, project_id: int, name: str, labels_key: str = ""
 ) -> SeriesRow | None:
-    row = (
-        conn.execute(
-            select(series).where(
-                series.c.project_id == project_id,
-                series.c.name == name,
-                series.c.labels_key == labels_key,
-            )
-        )
-        .mappings()
-        .first()
-    )
+    params = {"project_id": project_id, "name": name, "labels_key": labels_key}
+    row = conn.execute(_BY_NAME, params).mappings().first()
     return _row(row) if row else None
 
 

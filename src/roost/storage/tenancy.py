@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
 from roost.storage import dialects
 from roost.storage.schema import api_keys, projects
@@ -89,14 +89,14 @@ def insert_key(
     return KeyRow(key_id, project_id, name, prefix, scopes, created_at, None)
 
 
+# Built once: authentication runs on every request, and building costs more than running.
+_ACTIVE_KEY = select(api_keys).where(
+    api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+)
+
+
 def find_active_key(conn: Connection, key_hash: str) -> KeyRow | None:
-    row = (
-        conn.execute(
-            select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_ACTIVE_KEY, {"key_hash": key_hash}).mappings().first()
     return _key(row) if row else None
 
 
