@@ -69,12 +69,6 @@ def list_series(conn: Connection, *, project_id: int) -> list[SeriesRow]:
     return [_row(row) for row in rows]
 
 
-def list_series_ids(conn: Connection, *, project_id: int) -> list[int]:
-    return list(
-        conn.execute(select(series.c.id).where(series.c.project_id == project_id)).scalars()
-    )
-
-
 def existing_series_ids(conn: Connection, *, project_id: int, ids: list[int]) -> set[int]:
     if not ids:
         return set()
