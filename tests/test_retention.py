@@ -150,3 +150,23 @@ def test_a_second_pass_finds_nothing_more_to_delete(
         assert asyncio.run(run_retention_pass(store)) == 0
     finally:
         store.close()
+
+
+def test_while_another_node_holds_the_retention_lease_this_node_skips_the_pass(
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
+) -> None:
+    store = fresh_store(fresh_database_url, tmp_path, SHORT_RETENTION)
+    try:
+        now = now_ms()
+        written = write_aged_points(store, series_names=["a"], now=now)
+        before = {series_id: stored(store, series_id) for series_id in written}
+        with store.leader("roost.retention") as leading:
+            assert leading
+            if store.dialect == "postgresql":
+                # A second node (another session) is refused the lease and deletes nothing.
+                assert asyncio.run(run_retention_pass(store)) == 0
+                assert {sid: stored(store, sid) for sid in written} == before
+        # Once the lease is free again, the pass runs.
+        assert asyncio.run(run_retention_pass(store)) > 0
+    finally:
+        store.close()

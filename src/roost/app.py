@@ -31,13 +31,16 @@ RETENTION_MAX_JOBS = 10_000
 async def run_retention_pass(store: Store) -> int:
     """Delete expired points and roll-ups, one small write per series; returns rows deleted."""
     cutoffs = retention.Cutoffs.from_settings(store.settings, now_ms())
-    pairs = await store.write(retention.list_all_series)
-    deleted = 0
-    for count, job in enumerate(retention.retention_jobs(pairs, cutoffs)):
-        if count >= RETENTION_MAX_JOBS:
-            break
-        deleted += await store.write(job)
-    return deleted
+    with store.leader(retention.LEADER_LOCK) as leading:
+        if not leading:  # another node runs this pass
+            return 0
+        pairs = await store.write(retention.list_all_series)
+        deleted = 0
+        for count, job in enumerate(retention.retention_jobs(pairs, cutoffs)):
+            if count >= RETENTION_MAX_JOBS:
+                break
+            deleted += await store.write(job)
+        return deleted
 
 
 async def _retention_loop(store: Store) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from roost.storage.schema import id_counters
@@ -43,16 +44,28 @@ def insert_ignoring_conflicts(
     conn.execute(dialect_insert(table).on_conflict_do_nothing(), list(rows))
 
 
-def leader_lock(conn: Connection, name: str) -> bool:
-    """Take a transaction-scoped leader lease for a background job.
+@contextmanager
+def leader_lease(engine: Engine, name: str) -> Iterator[bool]:
+    """Hold a leader lease for a background job for as long as the block runs.
 
-    With several nodes on one PostgreSQL only the node that gets the advisory lock runs the
-    job this round; SQLite has one node by construction.
+    With several nodes on one PostgreSQL only the node that gets the session-level advisory
+    lock runs the job this round (the lock lives on a connection kept for the block, so it
+    covers every write the job makes); SQLite has one node by construction.
     """
-    if not is_postgresql(conn):
-        return True
+    if engine.dialect.name != POSTGRESQL:
+        yield True
+        return
     key = sum(ord(ch) * 31**i for i, ch in enumerate(name)) % (2**31)
-    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
+    with engine.connect() as conn:
+        conn.commit()  # leave the autobegun transaction: the lock is per session
+        taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        conn.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
 
 # Statements run once per group commit, as plain driver SQL: SQLAlchemy's per-statement

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection
 
 from roost.settings import Settings
-from roost.storage import migrate
+from roost.storage import dialects, migrate
 from roost.storage.engine import create_store_engine
 from roost.storage.writer import Writer, WriteTx, run_in_transaction
 
@@ -52,6 +52,10 @@ class Store:
     async def write(self, job: Callable[[WriteTx], T | BaseException]) -> T:
         """Run a write through the group-commit writer; returns after COMMIT."""
         return await self.writer.submit(job)
+
+    def leader(self, name: str) -> AbstractContextManager[bool]:
+        """True inside the block when this node should run background job ``name``."""
+        return dialects.leader_lease(self.read_engine, name)
 
     def write_now(self, job: Callable[[WriteTx], T]) -> T:
         """Run a write in its own transaction, bypassing the writer (CLI, start-up)."""
