@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from roost import __version__
 from roost.api.lean import LeanDispatcher, LeanHandler
-from roost.api.registry import PRODUCTS
+from roost.api.registry import NATIVE_ROUTERS, PRODUCTS
 from roost.api.responses import JSON
 from roost.domain.times import now_ms
 from roost.services import retention
@@ -94,4 +94,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     for product in PRODUCTS:
         app.include_router(product.router)
         lean_routes.update(product.lean_routes)
+    for router in NATIVE_ROUTERS:
+        app.include_router(router)
     return LeanDispatcher(app, lean_routes)

@@ -29,3 +29,6 @@ PRODUCTS: tuple[Product, ...] = (
         lean_routes=dict(statflow.HOT_ROUTES),
     ),
 )
+
+# Roost's own API (``/api/v1``): one router per kind of record, all in Roost's error body.
+NATIVE_ROUTERS: tuple[APIRouter, ...] = ()

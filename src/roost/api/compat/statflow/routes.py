@@ -8,16 +8,14 @@ durable write itself (DESIGN.md §4). Everything else uses FastAPI's convenience
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 import orjson
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -30,7 +28,7 @@ from roost.api.compat.statflow.schemas import (
     ingest_batch_decoder,
     ingest_item_decoder,
 )
-from roost.api.deps import bearer_token, field_from_location, get_store, parse_json_model
+from roost.api.deps import bearer_token, get_store, parse_json_model
 from roost.api.lean import LeanHandler, LeanRequest, LeanResponse
 from roost.api.responses import JSON
 from roost.domain import keys as key_rules
@@ -186,29 +184,8 @@ HOT_ROUTES: dict[tuple[str, str], LeanHandler] = {
 # -- the rest ----------------------------------------------------------------------------
 
 
-class StatFlowRoute(APIRoute):
-    """Turns every expected failure, including request validation, into StatFlow's body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                field = field_from_location(first.get("loc", ()))
-                return errors.error(422, f"{field}: {first.get('msg', 'invalid')}", field=field)
-            except Exception as exc:
-                response = errors.from_exception(exc)
-                if response is None:
-                    raise
-                return response
-
-        return guarded
-
-
-router = APIRouter(route_class=StatFlowRoute)
+# Every expected failure, request validation included, answers in StatFlow's error body.
+router = APIRouter(route_class=errors.RoostRoute)
 
 
 @contextmanager
