@@ -1,4 +1,4 @@
-"""Baseline for the ingest benchmark: the smallest Starlette app with Roost's ingest route.
+"""Baseline for the ingest benchmarks: the smallest Starlette app with Roost's ingest routes.
 
 It reads the request body and answers 201 with a tiny JSON body, doing no parsing, auth or
 storage, so the gap between it and Roost is the cost of Roost's own work per request.
@@ -21,4 +21,7 @@ async def ingest(request: Request) -> Response:
     return Response(_BODY, status_code=201, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/v1/ingest", ingest, methods=["POST"])])
+# The same handler on every ingest path the benchmark loads (StatFlow's and HawkFlow's).
+INGEST_PATHS = ("/v1/ingest", "/v1/metrics", "/v1/start", "/v1/end")
+
+app = Starlette(routes=[Route(path, ingest, methods=["POST"]) for path in INGEST_PATHS])

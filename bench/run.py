@@ -49,6 +49,8 @@ HOST = "127.0.0.1"
 
 # Targets.
 INGEST_RATIO_TARGET = 0.6  # Roost req/s / bare Starlette req/s, single-point ingest
+HAWKFLOW_RATIO_TARGET = 0.6  # the same, for /v1/metrics and for /v1/start + /v1/end
+ROUND_CONNECTIONS = 64  # wrk connections of every bare-vs-Roost round
 BATCH_RATIO_TARGET = 0.5  # Roost points/s via the batch API / raw SQLite executemany rows/s
 QUERY_P50_TARGET_MS = 5.0  # 30 days at 1h resolution
 
@@ -542,6 +544,53 @@ def create_key(env: dict[str, str]) -> str:
     return key
 
 
+def alternate_rounds(
+    bare_url: str,
+    roost_url: str,
+    script: str,
+    script_args: list[str],
+    *,
+    rounds: int,
+    duration_s: int,
+    label: str,
+    problems: list[str],
+) -> tuple[list[float], WrkResult, WrkResult]:
+    """Alternate bare and Roost rounds; the sorted ratios and the median round's results.
+
+    This machine's speed drifts by tens of percent from minute to minute; drift that hits
+    both sides of one round cancels out of its ratio, and the median drops the odd round.
+    """
+    common = {"connections": ROUND_CONNECTIONS, "threads": 2, "duration_s": duration_s}
+    pairs: list[tuple[WrkResult, WrkResult]] = []
+    for number in range(1, rounds + 1):
+        bare_round = run_wrk(
+            bare_url, script, script_args, **common, label=f"bare {label}, round {number}"
+        )
+        check_no_errors(bare_round, f"bare {label}", problems)
+        roost_round = run_wrk(
+            roost_url, script, script_args, **common, label=f"roost {label}, round {number}"
+        )
+        check_no_errors(roost_round, f"roost {label}", problems)
+        pairs.append((bare_round, roost_round))
+    ratios = sorted(r.rps / b.rps if b.rps else 0.0 for b, r in pairs)
+    bare_res, roost_res = sorted(pairs, key=lambda pair: pair[1].rps / pair[0].rps)[len(pairs) // 2]
+    log(f"  {label} ratios per round: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+    return ratios, bare_res, roost_res
+
+
+def check_runs_paired(roost_url: str, key: str) -> dict[str, Any]:
+    """How the benchmark's runs ended: every pipelined start/end pair should close as ok."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=roost_url, timeout=60.0, headers=headers) as client:
+        found = client.get("/api/v1/processes", params={"name": "bench.run"}).json()["items"]
+    if not found:
+        raise BenchError("no runs of bench.run were recorded")
+    summary = found[0]
+    # Each end follows its own start on one connection, so a run can only be left open by a
+    # pair that wrk cut in half when its time ran out: at most one per connection and round.
+    return {"runs": summary["run_count"], "open": summary["open_runs"]}
+
+
 def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[str, Any]]:
     figures: list[Figure] = []
     details: dict[str, Any] = {}
@@ -588,6 +637,10 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
     single_body = data_dir / "single.json"
     single_body.write_text('{"stat":"bench.requests","value":1,"type":"counter"}')
     batch_items = [{"stat": "bench.batch", "value": n, "type": "value"} for n in range(BATCH_SIZE)]
+    metrics_body = data_dir / "metrics.json"
+    metrics_body.write_text(
+        '{"process":"bench.etl","meta":"","items":{"rows":15664,"accuracy":0.85,"users":133}}'
+    )
     batch_body = data_dir / "batch.json"
     batch_body.write_text(json.dumps({"items": batch_items}, separators=(",", ":")))
 
@@ -618,9 +671,6 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 duration_s=args.warmup,
                 label="bare warm-up",
             )
-        # Alternate rounds (bare, Roost, bare, Roost, ...) and take the median ratio: this
-        # machine's speed drifts by tens of percent from minute to minute, and drift that
-        # hits both sides of one round cancels out of its ratio.
         if args.warmup:
             run_wrk(
                 roost_url,
@@ -630,33 +680,16 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 duration_s=args.warmup,
                 label="roost warm-up",
             )
-        rounds: list[tuple[WrkResult, WrkResult]] = []
-        for number in range(1, args.rounds + 1):
-            bare_round = run_wrk(
-                bare_url,
-                "post.lua",
-                wrk_single,
-                **common,
-                duration_s=dur,
-                label=f"bare ingest, round {number}",
-            )
-            check_no_errors(bare_round, "bare ingest", problems)
-            roost_round = run_wrk(
-                roost_url,
-                "post.lua",
-                wrk_single,
-                **common,
-                duration_s=dur,
-                label=f"roost ingest, round {number}",
-            )
-            check_no_errors(roost_round, "roost ingest", problems)
-            rounds.append((bare_round, roost_round))
-        bare.stop()  # the baseline is done: give its memory back
-        ratios = sorted(r.rps / b.rps if b.rps else 0.0 for b, r in rounds)
-        bare_res, roost_res = sorted(rounds, key=lambda pair: pair[1].rps / pair[0].rps)[
-            len(rounds) // 2
-        ]
-        log("  ingest ratios per round: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+        ratios, bare_res, roost_res = alternate_rounds(
+            bare_url,
+            roost_url,
+            "post.lua",
+            wrk_single,
+            rounds=args.rounds,
+            duration_s=dur,
+            label="ingest",
+            problems=problems,
+        )
         ingest_ratio = ratios[len(ratios) // 2]
         details["ingest"] = {
             "bare": asdict(bare_res),
@@ -676,6 +709,60 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 ingest_ratio >= INGEST_RATIO_TARGET,
             ),
         ]
+
+        # ---- 1b. HawkFlow: /v1/metrics (3 items) and start+end pairs, against bare ---------
+        with httpx.Client(timeout=10.0) as client:
+            hawk_headers = {"x-hawkflow-api-key": key, "Content-Type": "application/json"}
+            resp = client.post(
+                f"{roost_url}/v1/metrics", content=metrics_body.read_bytes(), headers=hawk_headers
+            )
+            if resp.status_code != 201:
+                raise BenchError(f"roost /v1/metrics answered {resp.status_code}: {resp.text}")
+        for scenario, wrk_args in (
+            ("hawkflow metrics", ["metrics", key, str(metrics_body)]),
+            ("hawkflow start+end", ["pairs", key]),
+        ):
+            ratios, bare_res, roost_res = alternate_rounds(
+                bare_url,
+                roost_url,
+                "hawkflow.lua",
+                wrk_args,
+                rounds=args.rounds,
+                duration_s=dur,
+                label=scenario,
+                problems=problems,
+            )
+            ratio = ratios[len(ratios) // 2]
+            details[scenario] = {
+                "bare": asdict(bare_res),
+                "roost": asdict(roost_res),
+                "ratios_per_round": ratios,
+            }
+            figures += [
+                Figure(f"{scenario}: bare Starlette req/s", bare_res.rps, "req/s"),
+                Figure(f"{scenario}: Roost req/s", roost_res.rps, "req/s"),
+                Figure(f"{scenario}: Roost p99", roost_res.p99_ms, "ms"),
+                Figure(
+                    f"{scenario}: Roost / bare req/s",
+                    ratio,
+                    "x",
+                    f">= {HAWKFLOW_RATIO_TARGET}",
+                    ratio >= HAWKFLOW_RATIO_TARGET,
+                ),
+            ]
+        pairs = check_runs_paired(roost_url, key)
+        details["hawkflow start+end"]["runs"] = pairs
+        most_open = ROUND_CONNECTIONS * (args.rounds + 1)
+        figures.append(
+            Figure(
+                "hawkflow start+end: runs left open",
+                pairs["open"],
+                "runs",
+                f"<= {most_open} (pairs cut by wrk)",
+                pairs["open"] <= most_open,
+            )
+        )
+        bare.stop()  # the baselines are done: give its memory back
 
         # ---- 2. batch ingest vs raw SQLite --------------------------------------------------
         with httpx.Client(timeout=30.0) as client:

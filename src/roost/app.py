@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,8 +18,8 @@ from roost import __version__
 from roost.api.lean import LeanDispatcher, LeanHandler
 from roost.api.registry import NATIVE_ROUTERS, PRODUCTS
 from roost.api.responses import JSON
-from roost.domain.times import now_ms
-from roost.services import retention
+from roost.domain.times import HOUR, now_ms
+from roost.services import processes, retention
 from roost.settings import Settings
 from roost.storage.store import Store
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # One retention pass submits at most this many jobs; the rest waits for the next pass.
 RETENTION_MAX_JOBS = 10_000
+# One abandon pass writes at most this many batches (of processes.ABANDON_BATCH runs).
+ABANDON_MAX_BATCHES = 100
 
 
 async def run_retention_pass(store: Store) -> int:
@@ -43,13 +46,30 @@ async def run_retention_pass(store: Store) -> int:
         return deleted
 
 
-async def _retention_loop(store: Store) -> None:
+async def run_abandon_pass(store: Store) -> int:
+    """Mark runs open for longer than the configured limit abandoned; returns how many."""
+    started_before = now_ms() - int(store.settings.run_abandon_after_hours * HOUR)
+    with store.leader(processes.ABANDON_LEADER_LOCK) as leading:
+        if not leading:  # another node runs this pass
+            return 0
+        total = 0
+        for _ in range(ABANDON_MAX_BATCHES):
+            count: int = await store.write(
+                partial(processes.abandon_stale_runs, started_before=started_before)
+            )
+            total += count
+            if count < processes.ABANDON_BATCH:
+                break
+        return total
+
+
+async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]]) -> None:
     while True:
-        await asyncio.sleep(store.settings.retention_interval_seconds)
+        await asyncio.sleep(seconds)
         try:
-            await run_retention_pass(store)
+            await work()
         except Exception:  # a failed pass is retried at the next interval
-            log.exception("retention pass failed")
+            log.exception("%s pass failed", name)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> LeanDispatcher:
@@ -61,7 +81,22 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_store:
             store.start()
-        task = asyncio.create_task(_retention_loop(store), name="roost-retention")
+        tasks = [
+            asyncio.create_task(
+                _every(
+                    settings.retention_interval_seconds,
+                    "retention",
+                    partial(run_retention_pass, store),
+                ),
+                name="roost-retention",
+            ),
+            asyncio.create_task(
+                _every(
+                    settings.run_sweep_interval_seconds, "abandon", partial(run_abandon_pass, store)
+                ),
+                name="roost-abandon-runs",
+            ),
+        ]
         # Everything imported and built so far (SQLAlchemy, FastAPI, pydantic: hundreds of
         # thousands of objects) lives as long as the process. Freezing it keeps the cyclic
         # collector from walking it again on every full collection; measured on ingest, p99
@@ -71,9 +106,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             if owns_store:
                 await asyncio.to_thread(store.close)
 

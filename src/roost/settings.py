@@ -66,6 +66,22 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=3600.0, gt=0, description="Seconds between two retention passes."
     )
+    run_abandon_after_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours a HawkFlow run may stay open before it is marked abandoned.",
+    )
+    run_retry_window_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "A start or end identical to one received this many seconds earlier is taken "
+            "for a client's timeout retry and recorded once (0 = never)."
+        ),
+    )
+    run_sweep_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Seconds between two passes that abandon stale runs."
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )

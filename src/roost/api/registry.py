@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 
+from roost.api.compat.hawkflow import routes as hawkflow
 from roost.api.compat.statflow import routes as statflow
 from roost.api.lean import LeanHandler
+from roost.api.native import exceptions as native_exceptions
+from roost.api.native import processes as native_processes
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,17 @@ PRODUCTS: tuple[Product, ...] = (
         error_shape='{"error": "...", "field": "..."}',
         lean_routes=dict(statflow.HOT_ROUTES),
     ),
+    Product(
+        name="hawkflow",
+        router=hawkflow.router,
+        key_header="x-hawkflow-api-key (or hawkflow-api-key, or Authorization: Bearer)",
+        error_shape='{"status": 422, "error": "<field>: <reason>"}',
+        lean_routes=dict(hawkflow.HOT_ROUTES),
+    ),
 )
 
 # Roost's own API (``/api/v1``): one router per kind of record, all in Roost's error body.
-NATIVE_ROUTERS: tuple[APIRouter, ...] = ()
+NATIVE_ROUTERS: tuple[APIRouter, ...] = (
+    native_processes.router,
+    native_exceptions.router,
+)

@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select, text, update
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-
-from roost.storage.schema import id_counters
 
 POSTGRESQL = "postgresql"
 
@@ -25,15 +23,47 @@ def sequence_name(table: str) -> str:
 
 
 def next_id(conn: Connection, table: str) -> int:
-    """A new global id for ``table``, drawn inside the caller's transaction."""
-    if is_postgresql(conn):
-        return int(conn.execute(text(f"SELECT nextval('{sequence_name(table)}')")).scalar_one())
-    conn.execute(
-        update(id_counters).where(id_counters.c.name == table).values(value=id_counters.c.value + 1)
-    )
-    return int(
-        conn.execute(select(id_counters.c.value).where(id_counters.c.name == table)).scalar_one()
-    )
+    """A new global id for ``table``, drawn inside the caller's transaction.
+
+    Run at driver level: every run, exception and event row draws one, and SQLAlchemy's
+    statement handling would cost several times the database's own work.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if is_postgresql(conn):
+            cursor.execute("SELECT nextval(%s)", (sequence_name(table),))
+        else:
+            # One statement: SQLite serialises writers, so the bumped value is ours alone.
+            cursor.execute(_SQLITE_NEXT_ID, (table,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        raise LookupError(f"no id counter for table {table!r}")
+    return int(row[0])
+
+
+_SQLITE_NEXT_ID = "UPDATE id_counters SET value = value + 1 WHERE name = ? RETURNING value"
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement written with ``?`` placeholders at driver level; its rows, if any.
+
+    For the few statements every ingest request runs (HawkFlow's run matching): SQLAlchemy's
+    per-execute work costs more than SQLite's own, and the writer thread is the bottleneck.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_postgresql_sql(sql) if is_postgresql(conn) else sql, params)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
+
+
+@cache
+def _postgresql_sql(sql: str) -> str:
+    """psycopg's placeholders are ``%s`` (the hot statements never contain a literal ``?``)."""
+    return sql.replace("?", "%s")
 
 
 def insert_ignoring_conflicts(

@@ -220,3 +220,23 @@ def delete_rollups_before(
         )
     )
     return int(result.rowcount or 0)
+
+
+def read_points(
+    conn: Connection, *, project_id: int, series_ids: list[int], start: int, end: int, limit: int
+) -> list[tuple[int, int, float]]:
+    """Raw ``(series_id, ts, value)`` points of some series in ``[start, end]``, oldest first."""
+    if not series_ids:
+        return []
+    rows = conn.execute(
+        select(points.c.series_id, points.c.ts, points.c.value)
+        .where(
+            points.c.project_id == project_id,
+            points.c.series_id.in_(series_ids),
+            points.c.ts >= start,
+            points.c.ts <= end,
+        )
+        .order_by(points.c.ts, points.c.series_id)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

@@ -139,5 +139,108 @@ annotation_series = Table(
     Index(None, "project_id", "series_id"),
 )
 
+# -- processes, runs and exceptions (HawkFlow-style monitoring) --------------------------
+
+processes = Table(
+    "processes",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("meta", String(500), nullable=False),
+    # SHA-256 of (name, meta): together they can exceed an index key's size limit.
+    Column("ident", String(64), nullable=False),
+    # Every closed run writes its duration here, every exception a count: both are plain
+    # series, so they chart, roll up and alert like any stat.
+    Column("duration_series_id", BigInteger, nullable=False),
+    Column("exceptions_series_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    UniqueConstraint("project_id", "ident"),
+)
+
+# Which series hold a process's metrics (a series' labels say so too, but cannot be indexed).
+process_metrics = Table(
+    "process_metrics",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("process_id", BigInteger, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "process_id", "series_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("process_id", BigInteger, nullable=False),
+    Column("uid", String(50), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", BigInteger, nullable=True),  # None for an orphan end
+    Column("ended_at", BigInteger, nullable=True),  # None while running or abandoned
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("info", Text, nullable=True),
+    # Exceptions the process reported while this was its newest open run: a run that ends
+    # with any is "failed", known without another query at its end.
+    Column("exception_count", Integer, nullable=False),
+    # The run's place on the timeline: its start, or its end for an orphan end.
+    Column("seen_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # An end looks for the newest open run of its process with its uid.
+    Index(None, "project_id", "process_id", "status", "uid", "started_at"),
+    Index(None, "project_id", "process_id", "seen_at"),
+    # The sweep that abandons stale runs looks across projects.
+    Index(None, "status", "started_at"),
+)
+
+exception_groups = Table(
+    "exception_groups",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    # Hex SHA-256 of the process name, exception type and normalised frames.
+    Column("fingerprint", String(64), nullable=False),
+    Column("process_name", String(250), nullable=False),
+    Column("type", String(250), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    UniqueConstraint("project_id", "fingerprint"),
+    Index(None, "project_id", "last_seen"),
+)
+
+exceptions = Table(
+    "exceptions",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("group_id", BigInteger, nullable=False),
+    Column("process_id", BigInteger, nullable=False),
+    # The newest run of the process open when the report came in, if any.
+    Column("run_id", BigInteger, nullable=True),
+    Column("occurred_at", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    Index(None, "project_id", "group_id", "occurred_at"),
+    Index(None, "project_id", "process_id", "occurred_at"),
+)
+
 # Tables whose rows carry a global id drawn from dialects.next_id.
-ID_TABLES: tuple[str, ...] = ("projects", "api_keys", "series", "annotations")
+ID_TABLES: tuple[str, ...] = (
+    "projects",
+    "api_keys",
+    "series",
+    "annotations",
+    "processes",
+    "runs",
+    "exception_groups",
+    "exceptions",
+)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from roost.api.deps import bearer_token, get_store
@@ -37,6 +38,16 @@ def reading(request: Request, scope: Scope = Scope.READ) -> Iterator[tuple[Conne
     with get_store(request).read() as conn:
         principal = access.authenticate(conn, bearer_token(request)).require(scope)
         yield conn, principal
+
+
+async def authorised(request: Request, scope: Scope) -> Principal:
+    """The principal of the Bearer key, checked in the threadpool (for async write routes)."""
+
+    def check() -> Principal:
+        with reading(request, scope) as (_, principal):
+            return principal
+
+    return await run_in_threadpool(check)
 
 
 def page(items: list[dict[str, object]], limit: int) -> dict[str, object]:

@@ -10,6 +10,8 @@ import csv
 import io
 from typing import Any
 
+import orjson
+
 from roost.api.compat.statflow.schemas import IngestItem
 from roost.domain.errors import InvalidInput
 from roost.domain.keys import scopes_from_text
@@ -48,6 +50,8 @@ def stat_public(row: SeriesRow) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "type": row.kind,
+        # HawkFlow metrics and run durations are series labelled with their process and meta.
+        "labels": orjson.loads(row.labels_key) if row.labels_key else {},
         "created_at": format_iso(row.created_at),
         "last_value": row.last_value,
         "last_received_at": format_iso(row.last_ts) if row.last_ts is not None else None,

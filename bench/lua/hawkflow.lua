@@ -1,0 +1,45 @@
+-- HawkFlow ingest with the x-hawkflow-api-key header.
+-- Usage: wrk ... -s bench/lua/hawkflow.lua <url> -- <mode> <key> [<body-file>]
+--   mode "metrics": POST /v1/metrics with the body file, as one static request per thread.
+--   mode "pairs":   POST /v1/start then POST /v1/end with a fresh uid, pipelined on one
+--                   connection so the end always follows its own start; wrk counts each
+--                   answer, so req/s is starts plus ends.
+-- done() prints one parseable result line, like post.lua.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   thread:set("tag", tostring(#threads + 1))
+   table.insert(threads, thread)
+end
+
+function init(args)
+   local mode, key, body_file = args[1], args[2], args[3]
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = "application/json"
+   wrk.headers["x-hawkflow-api-key"] = key
+   if mode == "metrics" then
+      local f = assert(io.open(body_file, "rb"))
+      wrk.body = f:read("*a")
+      f:close()
+      wrk.path = "/v1/metrics"
+      request = nil -- static: wrk builds the request once
+   end
+end
+
+function request()
+   counter = counter + 1
+   local body = '{"process":"bench.run","meta":"","uid":"t' .. tag .. "-" .. counter .. '"}'
+   return wrk.format("POST", "/v1/start", nil, body) .. wrk.format("POST", "/v1/end", nil, body)
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "ROOST_WRK requests=%d duration_us=%d bytes=%d p50_us=%d p90_us=%d p99_us=%d mean_us=%.1f"
+         .. " max_us=%d err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
+      summary.requests, summary.duration, summary.bytes,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
+      latency.max, e.connect, e.read, e.write, e.timeout, e.status))
+end

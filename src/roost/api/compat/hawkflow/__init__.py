@@ -1,0 +1,1 @@
+"""HawkFlow.ai's ingest API: timed runs, metrics and exceptions (API.md §1)."""

@@ -1,0 +1,310 @@
+"""Processes, runs and metrics: write jobs for the ingest path and queries for the read API.
+
+Write jobs run inside the writer's transaction (``store.write(partial(job, ...))``); each
+authenticates the key in that transaction and returns, rather than raises, a failure found
+before it wrote anything, so the writer need not replay its batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from roost.domain.errors import NotFound, RoostError
+from roost.domain.keys import Scope
+from roost.domain.processes import Metric, ProcessKey, RunStatus, percentile
+from roost.domain.stats import Kind
+from roost.services.access import Principal, authenticate_in
+from roost.storage import runs as run_store
+from roost.storage import series as series_store
+from roost.storage.runs import ProcessRow, RunRow
+from roost.storage.series import SeriesRow
+from roost.storage.writer import WriteTx
+
+DURATION_SERIES = "run duration (ms)"
+EXCEPTION_SERIES = "exceptions"
+# p50/p95 are computed over this many of the newest closed runs.
+PERCENTILE_WINDOW = 1000
+ABANDON_BATCH = 1000
+ABANDON_LEADER_LOCK = "roost.abandon-runs"
+
+
+def principal_in(tx: WriteTx, key_hash: str) -> Principal | RoostError:
+    """The write principal of the key, or the error to answer with."""
+    try:
+        return authenticate_in(tx, key_hash).require(Scope.WRITE)
+    except RoostError as exc:
+        return exc
+
+
+def process_for(tx: WriteTx, project_id: int, key: ProcessKey, now: int) -> ProcessRow:
+    """The process, created with its duration and exception series on first sight."""
+    ident = key.ident
+    memo_key = ("process", project_id, ident)
+    found: ProcessRow | None = tx.memo.get(memo_key)
+    if found is None:
+        found = run_store.find_process(tx.conn, project_id=project_id, ident=ident)
+        if found is None:
+            found = _create_process(tx.conn, project_id, key, ident, now)
+        tx.memo[memo_key] = found
+    return found
+
+
+def _create_process(
+    conn: Connection, project_id: int, key: ProcessKey, ident: str, now: int
+) -> ProcessRow:
+    durations = series_store.get_or_create_series(
+        conn,
+        project_id=project_id,
+        name=DURATION_SERIES,
+        kind=Kind.VALUE.value,
+        created_at=now,
+        labels_key=key.labels_key("runs"),
+    )
+    counts = series_store.get_or_create_series(
+        conn,
+        project_id=project_id,
+        name=EXCEPTION_SERIES,
+        kind=Kind.COUNTER.value,
+        created_at=now,
+        labels_key=key.labels_key("exceptions"),
+    )
+    run_store.insert_process(
+        conn,
+        {
+            "project_id": project_id,
+            "name": key.name,
+            "meta": key.meta,
+            "ident": ident,
+            "duration_series_id": durations.id,
+            "exceptions_series_id": counts.id,
+            "created_at": now,
+        },
+    )
+    created = run_store.find_process(conn, project_id=project_id, ident=ident)
+    assert created is not None  # inserted above, or by a concurrent writer
+    return created
+
+
+# -- write jobs --------------------------------------------------------------------------
+
+
+def record_start(
+    tx: WriteTx, *, key_hash: str, process: ProcessKey, uid: str, now: int, retry_window_ms: int
+) -> RoostError | None:
+    """Open a run. A start identical to an open one from within the retry window is the
+    client re-sending after a timeout (HawkFlow's Python client does, with no idempotency
+    key), so it is acknowledged without opening a second run."""
+    principal = principal_in(tx, key_hash)
+    if isinstance(principal, RoostError):
+        return principal
+    project_id = principal.project_id
+    row = process_for(tx, project_id, process, now)
+    if retry_window_ms > 0:
+        newest = run_store.newest_open_run(
+            tx.conn, project_id=project_id, process_id=row.id, uid=uid
+        )
+        if newest is not None and newest.started_at >= now - retry_window_ms:
+            return None
+    run_store.insert_run(
+        tx.conn,
+        project_id=project_id,
+        process_id=row.id,
+        uid=uid,
+        status=RunStatus.RUNNING,
+        started_at=now,
+    )
+    return None
+
+
+def record_end(
+    tx: WriteTx,
+    *,
+    key_hash: str,
+    process: ProcessKey,
+    uid: str,
+    info: str | None,
+    now: int,
+    retry_window_ms: int,
+) -> RoostError | None:
+    """Close the newest open run with the same process, meta and uid; without a uid, fall
+    back to the newest open run of the process whatever its uid (HawkFlow's JS example starts
+    with a uid and ends without); otherwise keep the end as an orphan."""
+    principal = principal_in(tx, key_hash)
+    if isinstance(principal, RoostError):
+        return principal
+    project_id = principal.project_id
+    row = process_for(tx, project_id, process, now)
+    conn = tx.conn
+    match = run_store.newest_open_run(conn, project_id=project_id, process_id=row.id, uid=uid)
+    if match is None and uid == "":
+        match = run_store.newest_open_run(conn, project_id=project_id, process_id=row.id, uid=None)
+    if match is None:
+        if retry_window_ms > 0 and run_store.ended_since(
+            conn,
+            project_id=project_id,
+            process_id=row.id,
+            uid=uid,
+            since=now - retry_window_ms,
+            info=info,
+        ):
+            return None  # the same end again: the client timed out and retried
+        run_store.insert_run(
+            conn,
+            project_id=project_id,
+            process_id=row.id,
+            uid=uid,
+            status=RunStatus.ORPHAN_END,
+            started_at=None,
+            ended_at=now,
+            info=info,
+        )
+        return None
+    duration = max(0, now - match.started_at)
+    run_store.close_run(
+        conn,
+        project_id=project_id,
+        run_id=match.id,
+        status=RunStatus.FAILED if match.exception_count else RunStatus.OK,
+        ended_at=now,
+        duration_ms=duration,
+        info=info,
+    )
+    tx.points.add(project_id, row.duration_series_id, now, float(duration))
+    return None
+
+
+def record_metrics(
+    tx: WriteTx, *, key_hash: str, process: ProcessKey, metrics: Sequence[Metric], now: int
+) -> RoostError | None:
+    """One point per metric, in a value series labelled with the process and meta."""
+    principal = principal_in(tx, key_hash)
+    if isinstance(principal, RoostError):
+        return principal
+    project_id = principal.project_id
+    row = process_for(tx, project_id, process, now)
+    labels_key = process.labels_key()
+    for metric in metrics:
+        found = metric_series(tx, project_id, row, metric.name, labels_key, now)
+        tx.points.add(project_id, found.id, now, metric.value)
+    return None
+
+
+def metric_series(
+    tx: WriteTx, project_id: int, process: ProcessRow, name: str, labels_key: str, now: int
+) -> SeriesRow:
+    memo_key = ("metric", project_id, name, labels_key)
+    found: SeriesRow | None = tx.memo.get(memo_key)
+    if found is None:
+        conn = tx.conn
+        found = series_store.find_series(
+            conn, project_id=project_id, name=name, labels_key=labels_key
+        )
+        if found is None:
+            found = series_store.get_or_create_series(
+                conn,
+                project_id=project_id,
+                name=name,
+                kind=Kind.VALUE.value,
+                created_at=now,
+                labels_key=labels_key,
+            )
+            run_store.link_metric_series(
+                conn, project_id=project_id, process_id=process.id, series_id=found.id
+            )
+        tx.memo[memo_key] = found
+    return found
+
+
+def abandon_stale_runs(tx: WriteTx, *, started_before: int) -> int:
+    """Mark runs open since before ``started_before`` abandoned (one bounded batch)."""
+    return run_store.abandon_runs(tx.conn, started_before=started_before, limit=ABANDON_BATCH)
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSummary:
+    process: ProcessRow
+    last_run: RunRow | None
+    run_count: int
+    open_runs: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+def summarise(conn: Connection, process: ProcessRow) -> ProcessSummary:
+    project_id = process.project_id
+    total, running = run_store.run_counts(conn, project_id=project_id, process_id=process.id)
+    durations = sorted(
+        run_store.recent_durations(
+            conn, project_id=project_id, process_id=process.id, limit=PERCENTILE_WINDOW
+        )
+    )
+    return ProcessSummary(
+        process=process,
+        last_run=run_store.last_run(conn, project_id=project_id, process_id=process.id),
+        run_count=total,
+        open_runs=running,
+        p50_ms=percentile(durations, 0.5),
+        p95_ms=percentile(durations, 0.95),
+    )
+
+
+def list_processes(
+    conn: Connection, *, project_id: int, name: str | None, before: int | None, limit: int
+) -> list[ProcessSummary]:
+    rows = run_store.list_processes(
+        conn, project_id=project_id, name=name, before=before, limit=limit
+    )
+    return [summarise(conn, row) for row in rows]
+
+
+def get_process(conn: Connection, *, project_id: int, process_id: int) -> ProcessRow:
+    found = run_store.get_process(conn, project_id=project_id, process_id=process_id)
+    if found is None:
+        raise NotFound("process not found")
+    return found
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    project_id: int,
+    process_id: int,
+    statuses: list[str] | None,
+    start: int | None,
+    end: int | None,
+    before: int | None,
+    limit: int,
+) -> list[RunRow]:
+    get_process(conn, project_id=project_id, process_id=process_id)
+    return run_store.list_runs(
+        conn,
+        project_id=project_id,
+        process_id=process_id,
+        statuses=statuses,
+        start=start,
+        end=end,
+        before=before,
+        limit=limit,
+    )
+
+
+def get_run(conn: Connection, *, project_id: int, run_id: int) -> RunRow:
+    found = run_store.get_run(conn, project_id=project_id, run_id=run_id)
+    if found is None:
+        raise NotFound("run not found")
+    return found
+
+
+def metric_series_of(conn: Connection, *, project_id: int, process_id: int) -> list[SeriesRow]:
+    """The process's metric series, then its run-duration and exception-count series."""
+    process = get_process(conn, project_id=project_id, process_id=process_id)
+    ids = run_store.metric_series_ids(conn, project_id=project_id, process_id=process_id)
+    ids += [process.duration_series_id, process.exceptions_series_id]
+    found = [series_store.get_series(conn, project_id=project_id, series_id=i) for i in ids]
+    return [row for row in found if row is not None]
