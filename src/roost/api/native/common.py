@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from roost.api.deps import bearer_token, get_store
 from roost.api.errors import RoostRoute
+from roost.domain.errors import InvalidInput
 from roost.domain.keys import Scope
 from roost.services import access
 from roost.services.access import Principal
@@ -48,6 +49,18 @@ async def authorised(request: Request, scope: Scope) -> Principal:
             return principal
 
     return await run_in_threadpool(check)
+
+
+def choices(value: str | None, field: str, allowed: Iterable[str]) -> list[str] | None:
+    """A comma-separated filter such as ``status=ok,failed``; None when absent or empty."""
+    if not value:
+        return None
+    known = sorted(allowed)
+    chosen = [part.strip() for part in value.split(",") if part.strip()]
+    for part in chosen:
+        if part not in known:
+            raise InvalidInput(field, f"unknown value {part!r}; use {', '.join(known)}")
+    return chosen or None
 
 
 def page(items: list[dict[str, object]], limit: int) -> dict[str, object]:

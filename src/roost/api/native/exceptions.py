@@ -10,10 +10,18 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 
 from roost.api.deps import get_store, parse_json_model
-from roost.api.native.common import Before, Id, Limit, authorised, native_router, page, reading
+from roost.api.native.common import (
+    Before,
+    Id,
+    Limit,
+    authorised,
+    choices,
+    native_router,
+    page,
+    reading,
+)
 from roost.api.native.processes import occurrence_public
 from roost.api.responses import JSON
-from roost.domain.errors import InvalidInput
 from roost.domain.keys import Scope
 from roost.domain.processes import ExceptionStatus
 from roost.domain.times import format_iso
@@ -43,17 +51,6 @@ def group_public(row: GroupRow) -> dict[str, Any]:
     }
 
 
-def _statuses(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    chosen = [part.strip() for part in value.split(",") if part.strip()]
-    known = {status.value for status in ExceptionStatus}
-    for part in chosen:
-        if part not in known:
-            raise InvalidInput("status", f"unknown status {part!r}; use open, resolved, ignored")
-    return chosen
-
-
 @router.get("/exceptions")
 def list_groups(
     request: Request,
@@ -65,7 +62,7 @@ def list_groups(
     before: Before = None,
 ) -> JSON:
     """Exception groups, newest first."""
-    statuses = _statuses(status)
+    statuses = choices(status, "status", (item.value for item in ExceptionStatus))
     with reading(request) as (conn, principal):
         found = exception_service.list_groups(
             conn,

@@ -8,7 +8,7 @@ import orjson
 from fastapi import Query
 from starlette.requests import Request
 
-from roost.api.native.common import Before, Id, Limit, native_router, page, reading
+from roost.api.native.common import Before, Id, Limit, choices, native_router, page, reading
 from roost.api.responses import JSON
 from roost.domain.errors import InvalidInput
 from roost.domain.processes import RunStatus
@@ -100,19 +100,6 @@ def _optional_time(value: str | None, field: str) -> int | None:
         raise InvalidInput(field, str(exc)) from None
 
 
-def _statuses(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    chosen = [part.strip() for part in value.split(",") if part.strip()]
-    known = {status.value for status in RunStatus}
-    unknown = [part for part in chosen if part not in known]
-    if unknown:
-        raise InvalidInput(
-            "status", f"unknown status {unknown[0]!r}; use {', '.join(sorted(known))}"
-        )
-    return chosen
-
-
 NameFilter = Annotated[str | None, Query(max_length=250, description="Part of the name.")]
 StatusFilter = Annotated[
     str | None,
@@ -153,7 +140,7 @@ def list_runs(
     before: Before = None,
 ) -> JSON:
     """The process's runs, newest first; ``from``/``to`` bound the start (an orphan's end)."""
-    statuses = _statuses(status)
+    statuses = choices(status, "status", (item.value for item in RunStatus))
     start, end = _optional_time(from_, "from"), _optional_time(to, "to")
     with reading(request) as (conn, principal):
         found = processes.list_runs(
