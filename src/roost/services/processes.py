@@ -28,6 +28,7 @@ EXCEPTION_SERIES = "exceptions"
 # p50/p95 are computed over this many of the newest closed runs.
 PERCENTILE_WINDOW = 1000
 ABANDON_BATCH = 1000
+RUN_ID_BLOCK = 16
 ABANDON_LEADER_LOCK = "roost.abandon-runs"
 
 
@@ -41,10 +42,11 @@ def principal_in(tx: WriteTx, key_hash: str) -> Principal | RoostError:
 
 def process_for(tx: WriteTx, project_id: int, key: ProcessKey, now: int) -> ProcessRow:
     """The process, created with its duration and exception series on first sight."""
-    ident = key.ident
-    memo_key = ("process", project_id, ident)
+    # Keyed by the names, not the ident: a memo hit then costs no hashing.
+    memo_key = ("process", project_id, key.name, key.meta)
     found: ProcessRow | None = tx.memo.get(memo_key)
     if found is None:
+        ident = key.ident
         found = run_store.find_process(tx.conn, project_id=project_id, ident=ident)
         if found is None:
             found = _create_process(tx.conn, project_id, key, ident, now)
@@ -102,19 +104,16 @@ def record_start(
         return principal
     project_id = principal.project_id
     row = process_for(tx, project_id, process, now)
-    if retry_window_ms > 0:
-        newest = run_store.newest_open_run(
-            tx.conn, project_id=project_id, process_id=row.id, uid=uid
-        )
-        if newest is not None and newest.started_at >= now - retry_window_ms:
-            return None
-    run_store.insert_run(
+    # With no window, no earlier start can match: started_at >= now + 1 is never true.
+    retry_since = now - retry_window_ms if retry_window_ms > 0 else now + 1
+    run_store.start_run(
         tx.conn,
+        run_id=new_run_id(tx),
         project_id=project_id,
         process_id=row.id,
         uid=uid,
-        status=RunStatus.RUNNING,
         started_at=now,
+        retry_since=retry_since,
     )
     return None
 
@@ -138,42 +137,47 @@ def record_end(
     project_id = principal.project_id
     row = process_for(tx, project_id, process, now)
     conn = tx.conn
-    match = run_store.newest_open_run(conn, project_id=project_id, process_id=row.id, uid=uid)
-    if match is None and uid == "":
-        match = run_store.newest_open_run(conn, project_id=project_id, process_id=row.id, uid=None)
-    if match is None:
-        if retry_window_ms > 0 and run_store.ended_since(
-            conn,
-            project_id=project_id,
-            process_id=row.id,
-            uid=uid,
-            since=now - retry_window_ms,
-            info=info,
-        ):
-            return None  # the same end again: the client timed out and retried
-        run_store.insert_run(
-            conn,
-            project_id=project_id,
-            process_id=row.id,
-            uid=uid,
-            status=RunStatus.ORPHAN_END,
-            started_at=None,
-            ended_at=now,
-            info=info,
+    duration = run_store.close_newest_run(
+        conn, project_id=project_id, process_id=row.id, uid=uid, ended_at=now, info=info
+    )
+    if duration is None and uid == "":
+        duration = run_store.close_newest_run(
+            conn, project_id=project_id, process_id=row.id, uid=None, ended_at=now, info=info
         )
+    if duration is not None:
+        tx.points.add(project_id, row.duration_series_id, now, float(duration))
         return None
-    duration = max(0, now - match.started_at)
-    run_store.close_run(
+    if retry_window_ms > 0 and run_store.ended_since(
         conn,
         project_id=project_id,
-        run_id=match.id,
-        status=RunStatus.FAILED if match.exception_count else RunStatus.OK,
+        process_id=row.id,
+        uid=uid,
+        since=now - retry_window_ms,
+        info=info,
+    ):
+        return None  # the same end again: the client timed out and retried
+    run_store.insert_run(
+        conn,
+        run_id=new_run_id(tx),
+        project_id=project_id,
+        process_id=row.id,
+        uid=uid,
+        status=RunStatus.ORPHAN_END,
+        started_at=None,
         ended_at=now,
-        duration_ms=duration,
         info=info,
     )
-    tx.points.add(project_id, row.duration_series_id, now, float(duration))
     return None
+
+
+def new_run_id(tx: WriteTx) -> int:
+    """A run id from a block reserved for this transaction: one statement per block, not
+    one per run (a transaction groups many requests)."""
+    reserved: list[int] | None = tx.memo.get("run_ids")
+    if not reserved:
+        # Reversed, so pop() hands them out in ascending order: run ids follow arrival.
+        reserved = tx.memo["run_ids"] = run_store.reserve_run_ids(tx.conn, RUN_ID_BLOCK)[::-1]
+    return reserved.pop()
 
 
 def record_metrics(
@@ -185,20 +189,23 @@ def record_metrics(
         return principal
     project_id = principal.project_id
     row = process_for(tx, project_id, process, now)
-    labels_key = process.labels_key()
+    points = tx.points
     for metric in metrics:
-        found = metric_series(tx, project_id, row, metric.name, labels_key, now)
-        tx.points.add(project_id, found.id, now, metric.value)
+        found = metric_series(tx, row, process, metric.name, now)
+        points.add(project_id, found.id, now, metric.value)
     return None
 
 
 def metric_series(
-    tx: WriteTx, project_id: int, process: ProcessRow, name: str, labels_key: str, now: int
+    tx: WriteTx, process: ProcessRow, key: ProcessKey, name: str, now: int
 ) -> SeriesRow:
-    memo_key = ("metric", project_id, name, labels_key)
+    """The value series of one of the process's metrics, created and linked on first sight."""
+    memo_key = ("metric", process.id, name)
     found: SeriesRow | None = tx.memo.get(memo_key)
     if found is None:
         conn = tx.conn
+        project_id = process.project_id
+        labels_key = key.labels_key()
         found = series_store.find_series(
             conn, project_id=project_id, name=name, labels_key=labels_key
         )

@@ -46,6 +46,32 @@ def next_id(conn: Connection, table: str) -> int:
 _SQLITE_NEXT_ID = "UPDATE id_counters SET value = value + 1 WHERE name = ? RETURNING value"
 
 
+def reserve_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """``count`` new global ids for ``table``, ascending, drawn in one statement.
+
+    The reservation is part of the caller's transaction on SQLite (a rollback returns it);
+    PostgreSQL sequences never give an id twice either way. Unused ids are simply skipped.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if is_postgresql(conn):
+            cursor.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)", (sequence_name(table), count)
+            )
+            return sorted(int(row[0]) for row in cursor.fetchall())
+        cursor.execute(_SQLITE_RESERVE_IDS, (count, table))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        raise LookupError(f"no id counter for table {table!r}")
+    last = int(row[0])
+    return list(range(last - count + 1, last + 1))
+
+
+_SQLITE_RESERVE_IDS = "UPDATE id_counters SET value = value + ? WHERE name = ? RETURNING value"
+
+
 def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run one statement written with ``?`` placeholders at driver level; its rows, if any.
 

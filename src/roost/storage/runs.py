@@ -164,14 +164,32 @@ _OPEN_RUN_ANY_UID = (
     " WHERE project_id = ? AND process_id = ? AND status = 'running'"
     " ORDER BY started_at DESC, id DESC LIMIT 1"
 )
+# A start, unless an identical start is still open from within the retry window (that is a
+# client re-sending after a timeout): the check and the insert in one statement.
+_START_RUN = (
+    "INSERT INTO runs (project_id, id, process_id, uid, status, started_at, ended_at,"
+    " duration_ms, info, exception_count, seen_at)"
+    " SELECT ?, ?, ?, ?, 'running', ?, NULL, NULL, NULL, 0, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND process_id = ?"
+    " AND status = 'running' AND uid = ? AND started_at >= ?)"
+)
 _INSERT_RUN = (
     "INSERT INTO runs (project_id, id, process_id, uid, status, started_at, ended_at,"
     " duration_ms, info, exception_count, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"
 )
-_CLOSE_RUN = (
-    "UPDATE runs SET status = ?, ended_at = ?, duration_ms = ?, info = ?"
-    " WHERE project_id = ? AND id = ?"
+# Find and close the newest open run in one statement. "failed" when an exception was
+# counted on it; the outer status check keeps a concurrent node's end from closing it twice.
+_CLOSE_NEWEST = (
+    "UPDATE runs SET status = CASE WHEN exception_count > 0 THEN 'failed' ELSE 'ok' END,"
+    " ended_at = ?, duration_ms = CASE WHEN ? < started_at THEN 0 ELSE ? - started_at END,"
+    " info = ?"
+    " WHERE project_id = ? AND status = 'running' AND id = ("
+    "SELECT id FROM runs WHERE project_id = ? AND process_id = ? AND status = 'running'{uid}"
+    " ORDER BY started_at DESC, id DESC LIMIT 1)"
+    " RETURNING duration_ms"
 )
+_CLOSE_NEWEST_WITH_UID = _CLOSE_NEWEST.format(uid=" AND uid = ?")
+_CLOSE_NEWEST_ANY_UID = _CLOSE_NEWEST.format(uid="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +221,14 @@ def count_exception(conn: Connection, *, project_id: int, run_id: int) -> None:
     conn.execute(_COUNT_EXCEPTION, {"p_project_id": project_id, "p_id": run_id})
 
 
+def reserve_run_ids(conn: Connection, count: int) -> list[int]:
+    return dialects.reserve_ids(conn, "runs", count)
+
+
 def insert_run(
     conn: Connection,
     *,
+    run_id: int,
     project_id: int,
     process_id: int,
     uid: str,
@@ -213,8 +236,7 @@ def insert_run(
     started_at: int | None,
     ended_at: int | None = None,
     info: str | None = None,
-) -> int:
-    run_id = dialects.next_id(conn, "runs")
+) -> None:
     seen_at = started_at if started_at is not None else ended_at
     params = (
         project_id,
@@ -229,21 +251,41 @@ def insert_run(
         seen_at,
     )
     dialects.driver_rows(conn, _INSERT_RUN, params)
-    return run_id
 
 
-def close_run(
+def start_run(
+    conn: Connection,
+    *,
+    run_id: int,
+    project_id: int,
+    process_id: int,
+    uid: str,
+    started_at: int,
+    retry_since: int,
+) -> None:
+    """Open a run unless the same run was opened at or after ``retry_since``."""
+    params = (project_id, run_id, process_id, uid, started_at, started_at)
+    check = (project_id, process_id, uid, retry_since)
+    dialects.driver_rows(conn, _START_RUN, params + check)
+
+
+def close_newest_run(
     conn: Connection,
     *,
     project_id: int,
-    run_id: int,
-    status: RunStatus,
+    process_id: int,
+    uid: str | None,
     ended_at: int,
-    duration_ms: int,
     info: str | None,
-) -> None:
-    params = (status.value, ended_at, duration_ms, info, project_id, run_id)
-    dialects.driver_rows(conn, _CLOSE_RUN, params)
+) -> int | None:
+    """Close the newest open run with ``uid`` (any uid when None); its duration, or None
+    when there was no open run to close."""
+    head = (ended_at, ended_at, ended_at, info, project_id, project_id, process_id)
+    if uid is None:
+        rows = dialects.driver_rows(conn, _CLOSE_NEWEST_ANY_UID, head)
+    else:
+        rows = dialects.driver_rows(conn, _CLOSE_NEWEST_WITH_UID, (*head, uid))
+    return int(rows[0][0]) if rows else None
 
 
 _ENDED_SINCE = (
