@@ -1,4 +1,5 @@
-"""Demo data for a first look: a project, a key and a few stats with a week of history."""
+"""Demo data for a first look: a project, a key, a few stats and a few monitored processes,
+with a week of history."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import math
 import random
 from pathlib import Path
 
+from roost.domain import keys as key_rules
 from roost.domain.keys import Scope
+from roost.domain.processes import Metric, ProcessKey
 from roost.domain.stats import Kind
 from roost.domain.times import HOUR, MINUTE
-from roost.services import access
+from roost.services import access, exceptions, processes
 from roost.services.stats import series_for
 from roost.storage import annotations as annotation_store
 from roost.storage import tenancy
@@ -51,6 +54,7 @@ def seed(tx: WriteTx, *, now: int) -> str | None:
         for name, kind, value in samples:
             row = series_for(tx, project.id, name, kind, now)
             tx.points.add(project.id, row.id, ts, value)
+    _seed_processes(tx, key_hash=key_rules.hash_key(key.secret), now=now, rng=rng)
     annotation_store.insert_annotation(
         tx.conn,
         project_id=project.id,
@@ -60,6 +64,65 @@ def seed(tx: WriteTx, *, now: int) -> str | None:
         created_at=now,
     )
     return key.secret
+
+
+DEMO_TRACEBACK = """Traceback (most recent call last):
+  File "/srv/etl/pipeline.py", line {line}, in load
+    rows = source.fetch(day)
+  File "/srv/etl/source.py", line 88, in fetch
+    raise TimeoutError(f"source did not answer within {{limit}} s")
+TimeoutError: source did not answer within 30 s
+"""
+
+
+def _seed_processes(tx: WriteTx, *, key_hash: str, now: int, rng: random.Random) -> None:
+    """A week of HawkFlow-style runs: an hourly sync, and a nightly ETL that failed once."""
+    start = now - HISTORY_MS
+    sync = ProcessKey("hourly-sync", "crm")
+    for ts in range(start - start % HOUR, now - HOUR, HOUR):
+        processes.record_start(
+            tx, key_hash=key_hash, process=sync, uid="", now=ts, retry_window_ms=0
+        )
+        took = int((40 + rng.random() * 50) * 1000)
+        processes.record_metrics(
+            tx,
+            key_hash=key_hash,
+            process=sync,
+            metrics=[Metric("contacts_synced", float(rng.randint(50, 400)))],
+            now=ts + took,
+        )
+        processes.record_end(
+            tx, key_hash=key_hash, process=sync, uid="", info=None, now=ts + took, retry_window_ms=0
+        )
+    etl = ProcessKey("nightly-etl", "eu-west")
+    first_night = start - start % (24 * HOUR) + 24 * HOUR + 2 * HOUR
+    for night, ts in enumerate(range(first_night, now, 24 * HOUR)):
+        uid = f"night-{night}"
+        processes.record_start(
+            tx, key_hash=key_hash, process=etl, uid=uid, now=ts, retry_window_ms=0
+        )
+        took = int((18 + rng.random() * 12) * MINUTE)
+        if night == 3:  # one bad night, for a failed run and an exception group to look at
+            exceptions.record_exception(
+                tx,
+                key_hash=key_hash,
+                process=etl,
+                text=DEMO_TRACEBACK.format(line=40 + night),
+                now=ts + took // 2,
+            )
+        processes.record_metrics(
+            tx,
+            key_hash=key_hash,
+            process=etl,
+            metrics=[
+                Metric("rows_loaded", float(rng.randint(140_000, 160_000))),
+                Metric("model_accuracy", round(0.82 + rng.random() * 0.05, 3)),
+            ],
+            now=ts + took,
+        )
+        processes.record_end(
+            tx, key_hash=key_hash, process=etl, uid=uid, info="ok", now=ts + took, retry_window_ms=0
+        )
 
 
 def save_demo_key(data_dir: Path, secret: str) -> None:
