@@ -2,12 +2,14 @@
 
 A request to ``/v1/ingest`` costs less to handle durably than FastAPI's middleware stack costs
 to pass through (measured: its per-request telemetry check alone was ~10% of a core), so
-``LeanDispatcher`` sends a handful of exact (method, path) pairs straight to plain ASGI
-handlers and everything else to the FastAPI app.
+``LeanDispatcher`` sends a handful of (method, path) pairs straight to plain ASGI handlers
+and everything else to the FastAPI app. A path may hold ``{name}`` segments (HoneyHive puts the
+session id in its ingest paths); those are matched only after the exact lookup misses.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -39,6 +41,12 @@ class LeanRequest:
     @property
     def state(self) -> Any:
         return self.scope["app"].state
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        """The ``{name}`` segments of a templated route's path."""
+        params: dict[str, str] = self.scope.get("path_params", {})
+        return params
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
@@ -79,14 +87,19 @@ class LeanRequest:
 
 
 class LeanResponse:
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "media_type", "status")
 
     def __init__(
-        self, body: bytes, status: int = 200, headers: dict[str, str] | None = None
+        self,
+        body: bytes,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: bytes = b"application/json",
     ) -> None:
         self.body = body
         self.status = status
         self.headers = headers
+        self.media_type = media_type
 
     @classmethod
     def json(
@@ -96,7 +109,7 @@ class LeanResponse:
 
     async def send(self, send: Send) -> None:
         headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", self.media_type),
             (b"content-length", str(len(self.body)).encode()),
         ]
         if self.headers:
@@ -115,14 +128,20 @@ class LeanDispatcher:
         self.app = app
         self.routes = routes
         self.allowed: dict[str, list[str]] = {}
-        for method, path in routes:
-            self.allowed.setdefault(path, []).append(method)
+        self.templates: list[tuple[str, re.Pattern[str], LeanHandler]] = []
+        for (method, path), handler in routes.items():
+            if "{" in path:
+                self.templates.append((method, _path_pattern(path), handler))
+            else:
+                self.allowed.setdefault(path, []).append(method)
         # Expose the wrapped app's state so handlers and tests see one application.
         self.state = getattr(app, "state", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             handler = self.routes.get((scope["method"], scope["path"]))
+            if handler is None and self.templates:
+                handler = self._match_template(scope)
             if handler is not None:
                 scope["app"] = self.app
                 try:
@@ -138,3 +157,23 @@ class LeanDispatcher:
                 ).send(send)
                 return
         await self.app(scope, receive, send)
+
+    def _match_template(self, scope: Scope) -> LeanHandler | None:
+        # A templated path with another method falls through: FastAPI may serve it (a GET
+        # beside a lean PUT), or answer 404/405 itself.
+        for method, pattern, handler in self.templates:
+            if method == scope["method"]:
+                match = pattern.fullmatch(scope["path"])
+                if match is not None:
+                    scope["path_params"] = match.groupdict()
+                    return handler
+        return None
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """``/session/{session_id}/event`` → a pattern naming one path segment per parameter."""
+    parts = re.split(r"\{(\w+)\}", path)
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(regex)

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from roost.api.compat.hawkflow import routes as hawkflow
+from roost.api.compat.honeyhive import routes as honeyhive
+from roost.api.compat.otlp import routes as otlp
 from roost.api.compat.statflow import routes as statflow
 from roost.api.lean import LeanHandler
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
+from roost.api.native import traces as native_traces
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,25 @@ PRODUCTS: tuple[Product, ...] = (
         error_shape='{"status": 422, "error": "<field>: <reason>"}',
         lean_routes=dict(hawkflow.HOT_ROUTES),
     ),
+    Product(
+        name="honeyhive",
+        router=honeyhive.router,
+        key_header="Authorization: Bearer",
+        error_shape='{"message": "...", "errorCode": "VALIDATION_ERROR"}',
+        lean_routes=dict(honeyhive.HOT_ROUTES),
+    ),
+    Product(
+        name="otlp",
+        router=otlp.router,
+        key_header="Authorization: Bearer",
+        error_shape='google.rpc.Status: {"code": 3, "message": "..."} or its protobuf',
+        lean_routes=dict(otlp.HOT_ROUTES),
+    ),
 )
 
 # Roost's own API (``/api/v1``): one router per kind of record, all in Roost's error body.
 NATIVE_ROUTERS: tuple[APIRouter, ...] = (
     native_processes.router,
     native_exceptions.router,
+    native_traces.router,
 )

@@ -196,3 +196,33 @@ def ingest_sql(dialect_name: str) -> IngestSql:
         _ROLLUP_UPSERT.replace("{least}", "min").replace("{greatest}", "max"),
         _LAST_UPDATE.format(p="?"),
     )
+
+
+# -- traces --
+
+
+def insert_many(
+    conn: Connection, template: str, rows: Sequence[tuple[Any, ...]], width: int
+) -> None:
+    """Run ``template`` — SQL with ``{rows}`` where the VALUES list goes — for many rows, at
+    driver level (SQLAlchemy's per-row parameter handling would cost more than the insert).
+
+    PostgreSQL: one row per statement, which psycopg pipelines into one round trip. SQLite: as
+    few multi-row statements as its bound-value limit allows, so the GIL is released once per
+    statement rather than once per row.
+    """
+    if not rows:
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if is_postgresql(conn):
+            cursor.executemany(template.format(rows="(" + ", ".join(["%s"] * width) + ")"), rows)
+            return
+        per_statement = _SQLITE_MAX_VALUES // width
+        row_marks = "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = template.format(rows=",".join([row_marks] * len(chunk)))
+            cursor.execute(sql, [value for row in chunk for value in row])
+    finally:
+        cursor.close()

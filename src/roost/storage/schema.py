@@ -244,3 +244,84 @@ ID_TABLES: tuple[str, ...] = (
     "exception_groups",
     "exceptions",
 )
+
+# -- traces --
+# HoneyHive events and OpenTelemetry spans, one row each. Ids are the clients' UUIDs (or
+# derived from span ids), so a re-delivered event lands on its own row. Times are unix
+# milliseconds *with a fraction* (HoneyHive's wire format; spans carry nanoseconds), kept as
+# doubles: siblings a few microseconds apart must still sort in order. The seven buckets are
+# JSON text.
+trace_events = Table(
+    "trace_events",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("parent_id", String(36), nullable=True),
+    Column("event_type", String(16), nullable=False),
+    # 255 characters keep an index entry under PostgreSQL's B-tree limit in any script.
+    Column("event_name", String(255), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("start_time", Float, nullable=False),
+    Column("end_time", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    # The error text may be a whole traceback, too long to index; this 0/1 flag is indexed.
+    Column("has_error", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("prompt_tokens", BigInteger, nullable=True),
+    Column("completion_tokens", BigInteger, nullable=True),
+    Column("total_tokens", BigInteger, nullable=True),
+    Column("cost", Float, nullable=True),
+    Column("inputs", Text, nullable=False),
+    Column("outputs", Text, nullable=False),
+    Column("config", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("feedback", Text, nullable=False),
+    Column("user_properties", Text, nullable=False),
+    # Only the ids a client named; children found through parent_id are added on read.
+    Column("children_ids", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "event_id"),
+    Index(None, "project_id", "session_id", "start_time"),
+    Index(None, "project_id", "parent_id"),
+    Index(None, "project_id", "start_time"),
+    Index(None, "project_id", "end_time"),
+    Index(None, "project_id", "event_type", "start_time"),
+    Index(None, "project_id", "event_name", "start_time"),
+    Index(None, "project_id", "duration"),
+    Index(None, "project_id", "has_error", "start_time"),
+)
+
+# Per-session totals, updated in the same transaction as the events, so listing sessions
+# never scans their events. A row exists as soon as any event of the session does.
+trace_sessions = Table(
+    "trace_sessions",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("start_time", Float, nullable=False),  # earliest start of its events
+    Column("end_time", Float, nullable=False),  # latest end of its events
+    Column("event_count", BigInteger, nullable=False),  # events below the session event
+    Column("model_event_count", BigInteger, nullable=False),
+    Column("error_count", BigInteger, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("cost", Float, nullable=False),
+    PrimaryKeyConstraint("project_id", "session_id"),
+    Index(None, "project_id", "start_time"),
+)
+
+# A session's user properties as searchable pairs (values clipped to 255 characters), so
+# "sessions of users on the pro tier" is an index lookup on both databases.
+trace_session_properties = Table(
+    "trace_session_properties",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("value", String(255), nullable=False),
+    PrimaryKeyConstraint("project_id", "session_id", "name"),
+    Index(None, "project_id", "name", "value"),
+)

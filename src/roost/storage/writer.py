@@ -52,8 +52,13 @@ class WriteTx:
     conn: Connection
     points: PointBuffer = field(default_factory=PointBuffer)
     memo: dict[Any, Any] = field(default_factory=dict)
+    # Other rows the jobs buffer (trace events), by name: each has ``flush(tx)`` and is
+    # flushed before the points, which flushing it may add to.
+    buffers: dict[str, Any] = field(default_factory=dict)
 
     def flush(self) -> None:
+        for buffer in self.buffers.values():
+            buffer.flush(self)
         self.points.flush(self.conn)
 
 

@@ -1,0 +1,1 @@
+"""HoneyHive-compatible sessions and events API (API.md §5)."""

@@ -1,0 +1,64 @@
+"""docs/honeyhive.md cannot drift: its curl examples are the example script's calls, in order,
+and that script passes against a real ``roost serve`` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from roost.api.registry import PRODUCTS
+from roostserver import create_key, roost_env, roost_server
+from test_docs import code_blocks, normalise_route, shell_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "honeyhive.md"
+SCRIPT = ROOT / "docs" / "examples" / "honeyhive.sh"
+
+
+def page_curl_arguments() -> list[str]:
+    commands = shell_commands(code_blocks(PAGE.read_text(encoding="utf-8")))
+    return [command.removeprefix("curl -s ") for command in commands if command.startswith("curl ")]
+
+
+def script_call_arguments() -> list[str]:
+    commands = shell_commands(SCRIPT.read_text(encoding="utf-8"))
+    return [re.sub(r"^call \d{3} ", "", c) for c in commands if re.match(r"call \d{3} ", c)]
+
+
+def test_page_curl_examples_are_the_example_script_calls_in_order() -> None:
+    assert page_curl_arguments()
+    assert page_curl_arguments() == script_call_arguments()
+
+
+def test_page_names_every_honeyhive_and_otlp_route() -> None:
+    page = normalise_route(PAGE.read_text(encoding="utf-8"))
+    routes = set()
+    for product in PRODUCTS:
+        if product.name in ("honeyhive", "otlp"):
+            routes |= {f"{method} {normalise_route(path)}" for method, path in product.lean_routes}
+            for route in product.router.routes:
+                for method in getattr(route, "methods", None) or ():
+                    routes.add(f"{method} {normalise_route(route.path)}")  # type: ignore[attr-defined]
+    assert routes
+    missing = sorted(route for route in routes if f"`{route}`" not in page)
+    assert not missing, f"docs/honeyhive.md does not document {missing}"
+
+
+def test_example_script_passes_against_a_real_server(tmp_path: Path) -> None:
+    assert shutil.which("curl"), "the examples need curl: apt-get install -y curl"
+    env = roost_env(tmp_path / "data")
+    key = create_key(env, "honeyhive-docs", scopes="read,write")
+    log = tmp_path / "server.log"
+    with roost_server(env, log) as server:
+        result = subprocess.run(
+            ["bash", str(SCRIPT)],
+            env={**env, "BASE": server.base_url, "KEY": key, "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{log.read_text()}"
+    assert result.stdout.rstrip().endswith("all HoneyHive and OTLP examples answered as documented")
