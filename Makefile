@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test bench check install postgres wrk clean
+.PHONY: serve test bench check install postgres node wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ serve: $(STAMP)
 	$(VENV)/bin/roost serve --host 127.0.0.1 --port 8000 --demo
 
 ## Run the whole test suite (SQLite and a real PostgreSQL started on 127.0.0.1).
-test: $(STAMP) postgres
+test: $(STAMP) postgres node
 	$(PY) -m pytest
 
 ## Benchmarks: ingest and query figures against baselines measured in the same run.
@@ -41,6 +41,12 @@ postgres:
 		&& command -v curl >/dev/null 2>&1 || \
 		( $(SUDO) apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql curl )
+
+# Node and npm for the tests that run real JavaScript clients (they `npm ci` into tests/js).
+node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+		( $(SUDO) apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm )
 
 wrk:
 	@command -v wrk >/dev/null 2>&1 || \

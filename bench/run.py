@@ -4,11 +4,16 @@
 
 Phases (only one server is under load at any time; the machine has 2 cores and wrk takes one):
 
-1. ingest  - single-point POST /v1/ingest with wrk, Roost vs a bare Starlette app (bare_app.py).
+1. ingest  - single-point POST /v1/ingest with wrk, Roost vs a bare Starlette app (bare_app.py);
+             then HawkFlow's /v1/metrics (3 items) and /v1/start + /v1/end pairs, the same way.
 2. batch   - POST /v1/ingest/batch with 1000 points per request, Roost's points/s vs raw
              SQLite ``executemany`` rows/s into the same points table (same DDL, WAL, FULL sync).
 3. query   - a 30-day series at 10 s resolution read back at 1h resolution with wrk, vs a naive
              GROUP BY over the raw points in the server's own SQLite file.
+4. traces  - OTLP spans/s persisted (100 per request) and HoneyHive session events/s, each vs
+             a bare app (traces.py, bare_traces.py).
+5. stathat - StatHat import points/s from a second Roost as the source, and /ez req/s
+             (stathat.py).
 
 Exit code: 0 when the run completed (even if a target is missed: this is a report), non-zero when
 something broke (a server did not start, a check failed, or wrk saw errors under load).
@@ -40,6 +45,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+import traces  # bench/ is sys.path[0]
+from stathat import StatHatBenchError, measure_stathat
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -480,7 +488,7 @@ class Figure:
 
 
 def fmt(value: float, unit: str) -> str:
-    if unit in ("req/s", "points/s", "rows/s"):
+    if unit in ("req/s", "points/s", "rows/s", "spans/s", "events/s"):
         return f"{value:,.0f} {unit}"
     if unit == "x":
         return f"{value:.2f}x"
@@ -865,6 +873,38 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
     finally:
         bare.stop()
         roost.stop()
+
+    # ---- 4. traces: OTLP spans/s persisted, HoneyHive session events/s, against bare ---------
+    try:
+        traced = traces.measure_all(data_dir / "traces", dur)
+    except traces.TraceBenchError as exc:
+        raise BenchError(str(exc)) from exc
+    details["traces"] = traced
+    otlp, events = traced["otlp"], traced["session_events"]
+    figures += [
+        Figure("otlp: bare spans/s (100/request)", otlp["bare"]["spans_per_s"], "spans/s"),
+        Figure(
+            "otlp: Roost spans/s persisted",
+            otlp["roost"]["spans_per_s"],
+            "spans/s",
+            f">= {traces.TARGET_SPANS_PER_S:,}",
+            otlp["target_met"],
+        ),
+        Figure("otlp: Roost / bare", otlp["ratio"], "x"),
+        Figure("session events: bare events/s", events["bare"]["events_per_s"], "events/s"),
+        Figure("session events: Roost events/s", events["roost"]["events_per_s"], "events/s"),
+        Figure("session events: Roost / bare", events["ratio"], "x"),
+    ]
+
+    # ---- 5. StatHat: import speed from a second Roost as the source; /ez ingest -------------
+    try:
+        found = measure_stathat(data_dir / "stathat", stats=20, days=3, ez_seconds=dur)
+    except StatHatBenchError as exc:
+        raise BenchError(str(exc)) from exc
+    details["stathat"] = found
+    figures.append(Figure("stathat import: points/s", found["import"]["points_per_s"], "points/s"))
+    if found["ez"]:
+        figures.append(Figure("stathat /ez GET: req/s", found["ez"]["requests_per_s"], "req/s"))
     return figures, details
 
 

@@ -19,7 +19,7 @@ from roost.api.lean import LeanDispatcher, LeanHandler
 from roost.api.registry import NATIVE_ROUTERS, PRODUCTS
 from roost.api.responses import JSON
 from roost.domain.times import HOUR, now_ms
-from roost.services import processes, retention
+from roost.services import processes, retention, stathat_import
 from roost.settings import Settings
 from roost.storage.store import Store
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings or Settings()
     owns_store = store is None
     store = store or Store(settings)
+    importer = stathat_import.ImportRunner(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 ),
                 name="roost-abandon-runs",
             ),
+            asyncio.create_task(importer.run_forever(), name="roost-stathat-import"),
         ]
         # Everything imported and built so far (SQLAlchemy, FastAPI, pydantic: hundreds of
         # thousands of objects) lives as long as the process. Freezing it keeps the cyclic
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = FastAPI(title="Roost", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.stathat_imports = importer  # POST /v1/import/stathat wakes it
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -85,6 +85,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
+    stathat_strict_status: bool = Field(
+        default=False,
+        description="StatHat ingest (/ez, /c, /v) answers failures with their real HTTP status "
+        "instead of StatHat's HTTP 200 with the status in the body.",
+    )
+    stathat_import_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a StatHat import waits for one answer of the source's export API.",
+    )
+    stathat_import_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Tries per request of a StatHat import when the source answers 5xx or "
+        "times out, with backoff doubling from half a second.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -10,6 +10,7 @@ from roost.api.compat.hawkflow import routes as hawkflow
 from roost.api.compat.honeyhive import routes as honeyhive
 from roost.api.compat.otlp import routes as otlp
 from roost.api.compat.statflow import routes as statflow
+from roost.api.compat.stathat import routes as stathat
 from roost.api.lean import LeanHandler
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
@@ -40,6 +41,13 @@ PRODUCTS: tuple[Product, ...] = (
         key_header="x-hawkflow-api-key (or hawkflow-api-key, or Authorization: Bearer)",
         error_shape='{"status": 422, "error": "<field>: <reason>"}',
         lean_routes=dict(hawkflow.HOT_ROUTES),
+    ),
+    Product(
+        name="stathat",
+        router=stathat.router,
+        key_header="ezkey / ukey fields; export: the key in /x/{access_token}/…",
+        error_shape='{"status": 400, "msg": "..."} with HTTP 200; export: {"msg": "..."}',
+        lean_routes=dict(stathat.HOT_ROUTES),
     ),
     Product(
         name="honeyhive",

@@ -1,20 +1,29 @@
-"""``roost serve | keys create/list/revoke | db upgrade``."""
+"""``roost serve | keys create/list/revoke | db upgrade | import stathat``."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from roost.domain import keys as key_rules
 from roost.domain.errors import RoostError
+from roost.domain.stathat import (
+    DEFAULT_BASE_URL,
+    parse_access_token,
+    parse_aliases,
+    parse_base_url,
+)
 from roost.domain.times import format_iso, now_ms
-from roost.services import access, demo
+from roost.services import access, demo, stathat_import
 from roost.settings import Settings
+from roost.storage.imports import ImportRow
 from roost.storage.store import Store
 
 app = typer.Typer(
@@ -26,6 +35,8 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+import_app = typer.Typer(help="Import history from other services.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 # soft_wrap: printed commands (the curl hint) must stay on one line to be pasted.
 err = Console(stderr=True, soft_wrap=True)
@@ -86,21 +97,33 @@ def keys_create(
     project: str = typer.Option(..., help="Project name (created when new)."),
     name: str = typer.Option("", help="A label for the key."),
     scopes: str = typer.Option("read,write", help="Comma-separated: read, write, admin."),
+    alias: list[str] = typer.Option(
+        [],
+        "--alias",
+        help="Another name the key answers to as a StatHat ezkey, e.g. the e-mail address "
+        "old clients send (repeatable; needs the write scope).",
+    ),
 ) -> None:
     """Create a key and print only the key on stdout."""
     try:
         project_name = access.validate_project_name(project)
         granted = key_rules.parse_scopes(scopes)
         label = access.validate_key_name(name)
+        aliases = parse_aliases(alias, "--alias")
     except RoostError as exc:
         raise _fail(str(exc)) from None
     now = now_ms()
 
     def job(tx):  # type: ignore[no-untyped-def]
         row = access.ensure_project(tx, name=project_name, now=now)
-        return access.create_key(tx, project_id=row.id, name=label, scopes=granted, now=now)
+        return access.create_key(
+            tx, project_id=row.id, name=label, scopes=granted, now=now, aliases=aliases
+        )
 
-    new = _store().write_now(job)
+    try:
+        new = _store().write_now(job)
+    except RoostError as exc:
+        raise _fail(str(exc)) from None
     typer.echo(new.secret)
 
 
@@ -113,7 +136,8 @@ def keys_list(project: str = typer.Option(..., help="Project name.")) -> None:
         if row is None:
             raise _fail(f"no project named {project!r}")
         rows = access.list_keys(conn, project_id=row.id)
-    table = Table("id", "name", "prefix", "scopes", "created", "revoked")
+        aliases = access.list_aliases(conn, project_id=row.id)
+    table = Table("id", "name", "prefix", "scopes", "created", "revoked", "aliases")
     for key in rows:
         table.add_row(
             str(key.id),
@@ -122,6 +146,7 @@ def keys_list(project: str = typer.Option(..., help="Project name.")) -> None:
             key.scopes,
             format_iso(key.created_at),
             format_iso(key.revoked_at) if key.revoked_at else "",
+            ", ".join(aliases.get(key.id, ())),
         )
     Console().print(table)
 
@@ -134,6 +159,78 @@ def keys_revoke(key_id: int = typer.Argument(..., help="The key's id (see keys l
     except RoostError as exc:
         raise _fail(str(exc)) from None
     err.print(f"revoked key {row.id} ({row.prefix}…)")
+
+
+@import_app.command("stathat")
+def import_stathat(
+    project: str = typer.Option(..., help="Project to import into (created when new)."),
+    token: str = typer.Option(..., help="The StatHat access token of the export API."),
+    base_url: str = typer.Option(
+        DEFAULT_BASE_URL, help="Base URL of the StatHat-compatible export API (…/x/TOKEN/)."
+    ),
+) -> None:
+    """Import every stat and its history, in the foreground, with a progress bar.
+
+    Interrupted (Ctrl-C, a crash), the same command goes on where it stopped; run again after
+    it finished, it imports again without counting anything twice.
+    """
+    try:
+        project_name = access.validate_project_name(project)
+        secret = parse_access_token(token, "--token")
+        source = parse_base_url(base_url, "--base-url")
+    except RoostError as exc:
+        raise _fail(str(exc)) from None
+    store = _store()
+    now = now_ms()
+
+    def job(tx):  # type: ignore[no-untyped-def]
+        row = access.ensure_project(tx, name=project_name, now=now)
+        return stathat_import.resume_or_create_cli_import(
+            tx, project_id=row.id, access_token=secret, base_url=source, now=now
+        )
+
+    row = store.write_now(job)
+    store.writer.start()
+    try:
+        final = asyncio.run(_import_with_progress(store, row.project_id, row.id))
+    except KeyboardInterrupt:
+        raise _fail("interrupted; run the same command again to go on") from None
+    finally:
+        store.close()
+    if final is None:
+        raise _fail("the import disappeared")
+    for problem in final.errors:
+        err.print(f"[yellow]note:[/yellow] {problem}")
+    if final.state != "done":
+        raise _fail(f"import {final.id} {final.state}")
+    err.print(
+        f"import {final.id} done: {final.stats_done} of {final.stats_total} stats, "
+        f"{final.points_imported} points"
+    )
+
+
+async def _import_with_progress(store: Store, project_id: int, import_id: int) -> ImportRow | None:
+    columns = (
+        TextColumn("[bold]StatHat import[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("stats · {task.fields[points]} points"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("import", total=None, points=0)
+
+        def show(tally: stathat_import.Tally) -> None:
+            bar.update(
+                task,
+                total=tally.stats_total or None,
+                completed=tally.stats_done,
+                points=tally.points_imported,
+            )
+
+        return await stathat_import.run_import(
+            store, project_id=project_id, import_id=import_id, progress=show
+        )
 
 
 @db_app.command("upgrade")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -9,6 +10,7 @@ from sqlalchemy import Connection
 from roost.domain import keys as key_rules
 from roost.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from roost.domain.keys import Scope
+from roost.storage import aliases as alias_store
 from roost.storage import tenancy
 from roost.storage.tenancy import KeyRow, ProjectRow
 from roost.storage.writer import WriteTx
@@ -66,8 +68,18 @@ def ensure_project(tx: WriteTx, *, name: str, now: int) -> ProjectRow:
 
 
 def create_key(
-    tx: WriteTx, *, project_id: int, name: str, scopes: frozenset[Scope], now: int
+    tx: WriteTx,
+    *,
+    project_id: int,
+    name: str,
+    scopes: frozenset[Scope],
+    now: int,
+    aliases: Sequence[str] = (),
 ) -> NewKey:
+    """A new key; ``aliases`` (checked by ``domain.stathat.parse_aliases``) are the other names
+    it answers to as a StatHat ezkey, so they need the write scope and must be free."""
+    if aliases and not key_rules.has_scope(scopes, Scope.WRITE):
+        raise InvalidInput("aliases", "need a key with the write scope")
     secret = key_rules.generate_key()
     row = tenancy.insert_key(
         tx.conn,
@@ -78,6 +90,12 @@ def create_key(
         scopes=key_rules.format_scopes(scopes),
         created_at=now,
     )
+    taken = alias_store.claim_aliases(
+        tx.conn, project_id=project_id, key_id=row.id, names=aliases, created_at=now
+    )
+    if taken:
+        # Raised, not returned: the key row above must be rolled back with it.
+        raise InvalidInput("aliases", f"{taken[0]!r} is already an alias of another key")
     return NewKey(row=row, secret=secret)
 
 
@@ -97,6 +115,11 @@ def revoke_key_anywhere(tx: WriteTx, *, key_id: int, now: int) -> KeyRow:
 
 def list_keys(conn: Connection, *, project_id: int) -> list[KeyRow]:
     return tenancy.list_keys(conn, project_id=project_id)
+
+
+def list_aliases(conn: Connection, *, project_id: int) -> dict[int, list[str]]:
+    """Each key's ezkey aliases, by key id."""
+    return alias_store.list_aliases(conn, project_id=project_id)
 
 
 def find_project(conn: Connection, name: str) -> ProjectRow | None:
@@ -129,5 +152,22 @@ def authenticate_in(tx: WriteTx, key_hash: str) -> Principal:
         row = tenancy.find_active_key(tx.conn, key_hash)
         if row is None:
             raise Unauthorized("missing or invalid API key")
+        principal = tx.memo[memo_key] = _principal(row)
+    return principal  # type: ignore[no-any-return]
+
+
+def authenticate_ezkey_in(tx: WriteTx, ezkey: str) -> Principal:
+    """A StatHat ezkey inside a write transaction: an API key, or one of a key's aliases.
+
+    An alias stands for its key only here (ingest through ``/ez``); it never works as a
+    bearer token, a classic ``ukey`` or an export access token.
+    """
+    memo_key = ("ezkey", ezkey)
+    principal = tx.memo.get(memo_key)
+    if principal is None:
+        key_hash = key_rules.hash_key(ezkey) if key_rules.KEY_PATTERN.match(ezkey) else None
+        row = alias_store.find_active_key_or_alias(tx.conn, key_hash, ezkey)
+        if row is None:
+            raise Unauthorized("invalid ezkey")
         principal = tx.memo[memo_key] = _principal(row)
     return principal  # type: ignore[no-any-return]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -60,21 +60,44 @@ def record_points(
         principal = authenticate_in(tx, key_hash).require(Scope.WRITE)
     except RoostError as exc:
         return exc
+    return record_groups(
+        tx, project_id=principal.project_id, groups=groups, now=now, field_prefix=field_prefix
+    )
+
+
+def record_groups(
+    tx: WriteTx,
+    *,
+    project_id: int,
+    groups: Sequence[PointGroup],
+    now: int,
+    field_prefix: str | None = None,
+    kind_field: str | Callable[[Kind], str] = "type",
+) -> IngestResult | RoostError:
+    """Buffer the points of an authenticated request (``record_points`` after its key check).
+
+    ``kind_field`` names the field a kind mismatch is reported on: StatFlow's ``type``, or a
+    function of the point's kind for surfaces that say it another way. Without
+    ``field_prefix`` every group is checked before any point is buffered, so a mismatch
+    returned here left no point behind (a new stat of an earlier group may have been made: a
+    caller with several groups raises the error instead, and the writer rolls its job back).
+    """
     rejected: list[tuple[int, str]] = []
     accepted = 0
-    project_id = principal.project_id
-    for group in groups:
-        row = series_for(tx, project_id, group.stat, group.kind, now)
+    rows = [series_for(tx, project_id, group.stat, group.kind, now) for group in groups]
+    for group, row in zip(groups, rows, strict=True):
         if row.kind != group.kind.value:
+            field = kind_field if isinstance(kind_field, str) else kind_field(group.kind)
             if field_prefix is None:
-                return KindConflict("type", group.stat, row.kind)
+                return KindConflict(field, group.stat, row.kind)
             rejected.extend(
-                (index, str(KindConflict(f"{field_prefix}[{index}].type", group.stat, row.kind)))
+                (index, str(KindConflict(f"{field_prefix}[{index}].{field}", group.stat, row.kind)))
                 for index in group.indices
             )
-            continue
-        tx.points.extend_series(project_id, row.id, group.times, group.values)
-        accepted += len(group.indices)
+    for group, row in zip(groups, rows, strict=True):
+        if row.kind == group.kind.value:
+            tx.points.extend_series(project_id, row.id, group.times, group.values)
+            accepted += len(group.indices)
     return IngestResult(accepted, tuple(sorted(rejected)))
 
 

@@ -240,3 +240,50 @@ def read_points(
         .limit(limit)
     )
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+# -- stathat --
+
+
+def read_buckets_from(
+    conn: Connection, *, project_id: int, series_id: int, start: int, end: int, interval: int
+) -> list[Bucket]:
+    """count/sum/min/max per ``interval`` counted from ``start`` rather than from the epoch.
+
+    StatHat's export ends its last bucket with the current minute, so its buckets need not fall
+    on the epoch grid. ``start`` and ``interval`` are whole minutes; the coarsest roll-up tier
+    that divides both is read and regrouped, never the raw points.
+    """
+    if start % interval == 0:
+        return read_buckets(
+            conn,
+            project_id=project_id,
+            series_id=series_id,
+            start=start,
+            end=end,
+            resolution_ms=interval,
+        )
+    widths = [width for width in TIERS if interval % width == 0 and start % width == 0]
+    if not widths:
+        raise ValueError("start and interval must be whole minutes")
+    # bucket >= start, so both engines agree on the sign of the remainder.
+    bucket = (rollups.c.bucket - (rollups.c.bucket - start) % interval).label("b")
+    stmt = (
+        select(
+            bucket,
+            cast(func.sum(rollups.c.count), BigInteger),
+            func.sum(rollups.c.sum),
+            func.min(rollups.c.min),
+            func.max(rollups.c.max),
+        )
+        .where(
+            rollups.c.project_id == project_id,
+            rollups.c.series_id == series_id,
+            rollups.c.tier == widths[-1],
+            rollups.c.bucket >= start,
+            rollups.c.bucket < end,
+        )
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return conn.execute(stmt).all()  # type: ignore[return-value]

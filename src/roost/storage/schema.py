@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -79,6 +80,10 @@ series = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("last_ts", BigInteger, nullable=True),
     Column("last_value", Float, nullable=True),
+    # StatHat's per-stat key for the classic /c and /v API: random, imported, or the unknown
+    # key that created the stat. Unique within a project (NULLs aside).
+    Column("classic_key", String(255), nullable=True),
+    Index(None, "project_id", "classic_key", unique=True),
     PrimaryKeyConstraint("project_id", "id"),
     UniqueConstraint("id"),
     UniqueConstraint("project_id", "name", "labels_key"),
@@ -243,6 +248,7 @@ ID_TABLES: tuple[str, ...] = (
     "runs",
     "exception_groups",
     "exceptions",
+    "stathat_imports",
 )
 
 # -- traces --
@@ -324,4 +330,84 @@ trace_session_properties = Table(
     Column("value", String(255), nullable=False),
     PrimaryKeyConstraint("project_id", "session_id", "name"),
     Index(None, "project_id", "name", "value"),
+)
+
+# -- stathat -------------------------------------------------------------------------------
+
+# Other names a key answers to as a StatHat ezkey: StatHat users hard-coded their e-mail
+# address as the ezkey. Only /ez accepts an alias, and only while its key is active.
+api_key_aliases = Table(
+    "api_key_aliases",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("key_id", BigInteger, nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "key_id", "alias"),
+    # An ezkey is looked up before the project is known, and names one key.
+    UniqueConstraint("alias"),
+)
+
+# One import from a StatHat-compatible export API. The token is kept only while the job is
+# unfinished, so a restarted server can resume it.
+stathat_imports = Table(
+    "stathat_imports",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("runner", String(16), nullable=False),  # server (background) or cli (foreground)
+    Column("base_url", String(500), nullable=False),
+    Column("access_token", String(200), nullable=True),
+    # Every range ends here, so a resumed job asks for what the first attempt asked.
+    Column("snapshot_at", BigInteger, nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("stats_total", Integer, nullable=False),
+    Column("stats_done", Integer, nullable=False),
+    Column("points_imported", BigInteger, nullable=False),
+    Column("errors", Text, nullable=False),  # JSON list of messages
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("finished_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # The background runner looks for unfinished jobs across projects.
+    Index(None, "state"),
+)
+
+# The stats of one import, in the source's order, with how far each has come: the tier being
+# imported and the start of the next range to ask for.
+stathat_import_stats = Table(
+    "stathat_import_stats",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("import_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("source_id", String(100), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("counter", Boolean, nullable=False),
+    Column("classic_key", String(255), nullable=True),
+    Column("received_at", BigInteger, nullable=True),
+    Column("series_id", BigInteger, nullable=True),
+    Column("state", String(16), nullable=False),  # pending, done, failed
+    Column("tier", Integer, nullable=True),
+    Column("cursor", BigInteger, nullable=True),
+    Column("points", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "import_id", "position"),
+)
+
+# What imports wrote into each roll-up bucket. A new import of a bucket applies only the
+# difference to the roll-up, so importing twice never doubles a counter, and live points that
+# share the bucket are kept.
+stathat_imported_buckets = Table(
+    "stathat_imported_buckets",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("series_id", BigInteger, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("sum", Float, nullable=False),
+    PrimaryKeyConstraint("project_id", "series_id", "tier", "bucket"),
+    sqlite_with_rowid=False,
 )

@@ -25,6 +25,7 @@ from roost.api.compat.statflow.schemas import (
     MAX_ID,
     AnnotationCreateRequest,
     ApiKeyCreateRequest,
+    StatHatImportRequest,
     ingest_batch_decoder,
     ingest_item_decoder,
 )
@@ -32,8 +33,9 @@ from roost.api.deps import bearer_token, get_store, parse_json_model
 from roost.api.lean import LeanHandler, LeanRequest, LeanResponse
 from roost.api.responses import JSON
 from roost.domain import keys as key_rules
-from roost.domain.errors import InvalidInput, Unauthorized
+from roost.domain.errors import InvalidInput, NotFound, Unauthorized
 from roost.domain.keys import Scope
+from roost.domain.stathat import parse_access_token, parse_aliases, parse_base_url
 from roost.domain.stats import (
     MAX_BATCH_ITEMS,
     MAX_FUTURE_MS,
@@ -45,7 +47,7 @@ from roost.domain.stats import (
     parse_timestamp,
 )
 from roost.domain.times import DAY, now_ms
-from roost.services import access, stats
+from roost.services import access, stathat_import, stats
 from roost.services import annotations as notes
 from roost.services.access import Principal
 from roost.services.stats import IngestResult
@@ -288,6 +290,7 @@ async def create_api_key(request: Request) -> JSON:
     body = await parse_json_model(request, ApiKeyCreateRequest, _limit(request))
     scopes = key_rules.parse_scopes(body.scopes)
     name = access.validate_key_name(body.name)
+    aliases = parse_aliases(body.aliases)
     new = await get_store(request).write(
         partial(
             access.create_key,
@@ -295,16 +298,18 @@ async def create_api_key(request: Request) -> JSON:
             name=name,
             scopes=scopes,
             now=now_ms(),
+            aliases=aliases,
         )
     )
-    return JSON({**translate.key_public(new.row), "key": new.secret}, status_code=201)
+    return JSON({**translate.key_public(new.row, aliases), "key": new.secret}, status_code=201)
 
 
 @router.get("/v1/auth/api-keys")
 def list_api_keys(request: Request) -> JSON:
     with _reading(request, Scope.ADMIN) as (conn, principal):
         rows = access.list_keys(conn, project_id=principal.project_id)
-    return JSON({"keys": [translate.key_public(row) for row in rows]})
+        aliases = access.list_aliases(conn, project_id=principal.project_id)
+    return JSON({"keys": [translate.key_public(row, aliases.get(row.id, ())) for row in rows]})
 
 
 @router.delete("/v1/auth/api-keys/{key_id}", status_code=204)
@@ -365,3 +370,42 @@ async def delete_annotation(request: Request, annotation_id: Id) -> Response:
         )
     )
     return Response(status_code=204)
+
+
+# -- StatHat import ----------------------------------------------------------------------
+
+
+@router.post("/v1/import/stathat", status_code=202)
+async def start_stathat_import(request: Request) -> JSON:
+    """Queue an import from a StatHat-compatible export API; the server runs it in the
+    background (``GET /v1/import/stathat/status`` follows it)."""
+    principal = await run_in_threadpool(_principal(Scope.WRITE), request)
+    body = await parse_json_model(request, StatHatImportRequest, _limit(request))
+    token = parse_access_token(body.access_token)
+    base_url = parse_base_url(body.base_url)
+    try:
+        row = await get_store(request).write(
+            partial(
+                stathat_import.create_import,
+                project_id=principal.project_id,
+                access_token=token,
+                base_url=base_url,
+                now=now_ms(),
+            )
+        )
+    except stathat_import.ImportRunning as exc:
+        return errors.error(409, str(exc))
+    request.app.state.stathat_imports.wake()
+    return JSON(translate.import_public(row), status_code=202)
+
+
+@router.get("/v1/import/stathat/status")
+def stathat_import_status(
+    request: Request, id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+) -> JSON:
+    """The project's latest StatHat import, or the one of ``?id=``."""
+    with _reading(request, Scope.READ) as (conn, principal):
+        row = stathat_import.get_import(conn, project_id=principal.project_id, import_id=id)
+    if row is None:
+        raise NotFound("no StatHat import found")
+    return JSON(translate.import_public(row))

@@ -15,6 +15,15 @@ class ApiKeyCreateRequest(BaseModel):
 
     name: StrictStr | None = Field(default=None, max_length=200)
     scopes: list[StrictStr] | StrictStr = Field(default_factory=lambda: ["read", "write"])
+    # StatHat ezkey aliases (e.g. the e-mail address old clients send); checked in domain.
+    aliases: list[StrictStr] = Field(default_factory=list, max_length=20)
+
+
+class StatHatImportRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: StrictStr = Field(max_length=200)
+    base_url: StrictStr | None = Field(default=None, max_length=500)
 
 
 class AnnotationCreateRequest(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from roost.domain.stats import Kind, PointGroup, is_clean_stat_name, parse_times
 from roost.domain.times import format_duration, format_iso
 from roost.services.stats import SeriesData
 from roost.storage.annotations import AnnotationRow
+from roost.storage.imports import ImportRow
 from roost.storage.series import SeriesRow
 from roost.storage.tenancy import KeyRow
 
@@ -68,14 +70,30 @@ def annotation_public(row: AnnotationRow, *, unix: bool = False) -> dict[str, An
     }
 
 
-def key_public(row: KeyRow) -> dict[str, Any]:
+def key_public(row: KeyRow, aliases: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
         "prefix": row.prefix,
         "scopes": sorted(scope.value for scope in scopes_from_text(row.scopes)),
+        "aliases": list(aliases),
         "created_at": format_iso(row.created_at),
         "revoked_at": format_iso(row.revoked_at) if row.revoked_at is not None else None,
+    }
+
+
+def import_public(row: ImportRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "state": row.state,
+        "stats_total": row.stats_total,
+        "stats_done": row.stats_done,
+        "points_imported": row.points_imported,
+        "errors": list(row.errors),
+        "base_url": row.base_url,
+        "created_at": format_iso(row.created_at),
+        "started_at": format_iso(row.started_at) if row.started_at is not None else None,
+        "finished_at": format_iso(row.finished_at) if row.finished_at is not None else None,
     }
 
 
