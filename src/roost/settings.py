@@ -6,11 +6,27 @@ pass their own values without touching the environment.
 
 from __future__ import annotations
 
+import os
+import secrets
+from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret-key"
+MIN_SECRET_KEY = 32
+
+
+def _read_secret(path: Path, variable: str) -> str:
+    try:
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+    if not value:
+        raise ValueError(f"{variable}: {path} is empty")
+    return value
 
 
 class SqliteSynchronous(StrEnum):
@@ -102,6 +118,46 @@ class Settings(BaseSettings):
         description="Tries per request of a StatHat import when the source answers 5xx or "
         "times out, with backoff doubling from half a second.",
     )
+
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs user tokens (HS256); 32 characters or more. Default: a random "
+        "key kept in <data dir>/secret-key, made on first use; set it (the same on every "
+        "node) when several servers share a database.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="A file holding the secret key (for Docker/Kubernetes secrets)."
+    )
+    database_url_file: Path | None = Field(
+        default=None, description="A file holding the database URL, when it carries a password."
+    )
+
+    @model_validator(mode="after")
+    def _read_secret_files(self) -> Settings:
+        # Secrets may come from files (container secrets) instead of the environment; a value
+        # set directly wins.
+        if self.secret_key is None and self.secret_key_file is not None:
+            self.secret_key = _read_secret(self.secret_key_file, "ROOST_SECRET_KEY_FILE")
+        if self.database_url is None and self.database_url_file is not None:
+            self.database_url = _read_secret(self.database_url_file, "ROOST_DATABASE_URL_FILE")
+        if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY:
+            # HS256 wants a key at least as long as its hash (RFC 7518 §3.2).
+            raise ValueError(f"the secret key must be at least {MIN_SECRET_KEY} characters")
+        return self
+
+    def resolved_secret_key(self) -> bytes:
+        """The token-signing key: the setting, or one made once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: two processes starting at once keep the first one's key.
+            with suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(48) + "\n")
+        return path.read_text().strip().encode()
 
     def resolved_database_url(self) -> str:
         if self.database_url:

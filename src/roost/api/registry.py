@@ -14,6 +14,7 @@ from roost.api.compat.stathat import routes as stathat
 from roost.api.lean import LeanHandler
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
+from roost.api.native import projects as native_projects
 from roost.api.native import traces as native_traces
 
 
@@ -67,6 +68,7 @@ PRODUCTS: tuple[Product, ...] = (
 
 # Roost's own API (``/api/v1``): one router per kind of record, all in Roost's error body.
 NATIVE_ROUTERS: tuple[APIRouter, ...] = (
+    native_projects.router,
     native_processes.router,
     native_exceptions.router,
     native_traces.router,

@@ -1,4 +1,4 @@
-"""``roost serve | keys create/list/revoke | db upgrade | import stathat``."""
+"""``roost serve | keys create/list/revoke | users … | db upgrade | import stathat``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from functools import partial
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from roost.cli import common, users
 from roost.domain import keys as key_rules
 from roost.domain.errors import RoostError
 from roost.domain.stathat import (
@@ -22,7 +22,6 @@ from roost.domain.stathat import (
 )
 from roost.domain.times import format_iso, now_ms
 from roost.services import access, demo, stathat_import
-from roost.settings import Settings
 from roost.storage.imports import ImportRow
 from roost.storage.store import Store
 
@@ -37,31 +36,12 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 import_app = typer.Typer(help="Import history from other services.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(users.app, name="users")
 
-# soft_wrap: printed commands (the curl hint) must stay on one line to be pasted.
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _settings() -> Settings:
-    """Settings from the environment; a bad value is one line naming the variable."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"ROOST_{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
-        )
-        raise _fail(f"invalid configuration: {problems}") from None
-
-
-def _store() -> Store:
-    store = Store(_settings())
-    store.upgrade()
-    return store
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
+_settings = common.settings
+_store = common.store
+_fail = common.fail
+err = common.err
 
 
 @app.command()

@@ -126,6 +126,10 @@ def find_project(conn: Connection, name: str) -> ProjectRow | None:
     return tenancy.find_project(conn, name)
 
 
+def get_project(conn: Connection, project_id: int) -> ProjectRow | None:
+    return tenancy.get_project(conn, project_id)
+
+
 def _principal(row: KeyRow) -> Principal:
     return Principal(row.project_id, row.id, key_rules.scopes_from_text(row.scopes))
 

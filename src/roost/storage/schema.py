@@ -249,6 +249,7 @@ ID_TABLES: tuple[str, ...] = (
     "exception_groups",
     "exceptions",
     "stathat_imports",
+    "users",
 )
 
 # -- traces --
@@ -410,4 +411,34 @@ stathat_imported_buckets = Table(
     Column("sum", Float, nullable=False),
     PrimaryKeyConstraint("project_id", "series_id", "tier", "bucket"),
     sqlite_with_rowid=False,
+)
+
+
+# -- users and memberships -------------------------------------------------------------------
+
+# People are not tenants: a user belongs to projects through memberships.
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, nullable=False, autoincrement=False),
+    Column("email", String(254), nullable=False),
+    # argon2id; None for a user who signs in with tokens only.
+    Column("password_hash", String(200), nullable=True),
+    # Part of every token; bumping it revokes all the user's tokens.
+    Column("token_version", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("email"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "user_id"),
+    # "Which projects may this user see" is asked on every request a user makes.
+    Index(None, "user_id"),
 )

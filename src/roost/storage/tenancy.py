@@ -49,6 +49,11 @@ def find_project(conn: Connection, name: str) -> ProjectRow | None:
     return _project(row) if row else None
 
 
+def get_project(conn: Connection, project_id: int) -> ProjectRow | None:
+    row = conn.execute(select(projects).where(projects.c.id == project_id)).mappings().first()
+    return _project(row) if row else None
+
+
 def count_projects(conn: Connection) -> int:
     return len(conn.execute(select(projects.c.id).limit(1)).all())
 
