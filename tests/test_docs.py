@@ -25,6 +25,8 @@ from types import ModuleType
 
 import pytest
 
+import example_scripts
+from example_scripts import page_curl_arguments
 from roost.api.registry import PRODUCTS
 from roost.domain.keys import KEY_PATTERN
 from roost.settings import Settings
@@ -48,43 +50,12 @@ def load_generator() -> ModuleType:
     return module
 
 
-def shell_commands(text: str) -> list[str]:
-    """The commands of a shell text, one string each, whitespace collapsed.
-
-    A command goes on over lines ending in a backslash and over quotes left open (a JSON
-    body spread over several lines).
-    """
-    commands: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        current += stripped + "\n"
-        try:
-            shlex.split(current)
-        except ValueError:  # a quote is still open
-            continue
-        commands.append(" ".join(current.split()))
-        current = ""
-    return commands
-
-
-def code_blocks(markdown: str) -> str:
-    return "\n".join(re.findall(r"```(?:sh|bash)\n(.*?)```", markdown, flags=re.DOTALL))
-
-
 def readme_curl_arguments() -> list[str]:
-    commands = shell_commands(code_blocks(README.read_text(encoding="utf-8")))
-    return [command.removeprefix("curl -s ") for command in commands if command.startswith("curl ")]
+    return page_curl_arguments(README)
 
 
 def script_call_arguments() -> list[str]:
-    commands = shell_commands(EXAMPLE_SCRIPT.read_text(encoding="utf-8"))
-    return [re.sub(r"^call \d{3} ", "", c) for c in commands if re.match(r"call \d{3} ", c)]
+    return example_scripts.script_call_arguments(EXAMPLE_SCRIPT)
 
 
 def normalise_route(path: str) -> str:

@@ -3,34 +3,24 @@ and that script passes against a real ``roost serve`` on 127.0.0.1."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from example_scripts import page_curl_arguments, script_call_arguments
 from roost.api.registry import PRODUCTS
 from roostserver import create_key, roost_env, roost_server
-from test_docs import code_blocks, normalise_route, shell_commands
+from test_docs import normalise_route
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "honeyhive.md"
 SCRIPT = ROOT / "docs" / "examples" / "honeyhive.sh"
 
 
-def page_curl_arguments() -> list[str]:
-    commands = shell_commands(code_blocks(PAGE.read_text(encoding="utf-8")))
-    return [command.removeprefix("curl -s ") for command in commands if command.startswith("curl ")]
-
-
-def script_call_arguments() -> list[str]:
-    commands = shell_commands(SCRIPT.read_text(encoding="utf-8"))
-    return [re.sub(r"^call \d{3} ", "", c) for c in commands if re.match(r"call \d{3} ", c)]
-
-
 def test_page_curl_examples_are_the_example_script_calls_in_order() -> None:
-    assert page_curl_arguments()
-    assert page_curl_arguments() == script_call_arguments()
+    assert page_curl_arguments(PAGE)
+    assert page_curl_arguments(PAGE) == script_call_arguments(SCRIPT)
 
 
 def test_page_names_every_honeyhive_and_otlp_route() -> None:

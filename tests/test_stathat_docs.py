@@ -3,14 +3,13 @@ and that script passes against a real ``roost serve`` on 127.0.0.1."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from example_scripts import page_curl_arguments, script_call_arguments
 from roostserver import create_key, roost_env, roost_server, run_roost
-from test_docs import code_blocks, shell_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "stathat.md"
@@ -18,20 +17,10 @@ SCRIPT = ROOT / "docs" / "examples" / "stathat.sh"
 ALIAS = "ops@example.com"
 
 
-def page_curl_arguments() -> list[str]:
-    commands = shell_commands(code_blocks(PAGE.read_text(encoding="utf-8")))
-    return [command.removeprefix("curl -s ") for command in commands if command.startswith("curl ")]
-
-
-def script_call_arguments() -> list[str]:
-    commands = shell_commands(SCRIPT.read_text(encoding="utf-8"))
-    return [re.sub(r"^call \d{3} ", "", c) for c in commands if re.match(r"call \d{3} ", c)]
-
-
 def test_page_curl_examples_are_the_example_script_calls_in_order() -> None:
-    found = page_curl_arguments()
+    found = page_curl_arguments(PAGE)
     assert len(found) == 20
-    assert found == script_call_arguments()
+    assert found == script_call_arguments(SCRIPT)
 
 
 def test_example_script_passes_against_a_real_server(tmp_path: Path) -> None:

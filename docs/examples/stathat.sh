@@ -22,27 +22,8 @@ PYTHON=${PYTHON:-python3}
 AUTH="Authorization: Bearer $KEY"
 HOUR=$(( $(date +%s) / 3600 * 3600 - 3600 ))
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-# call STATUS CURL-ARGS...: run `curl -s CURL-ARGS`, print the body, and stop the script
-# unless the HTTP status is STATUS.
-call() {
-  local expected=$1 status
-  shift
-  status=$(curl -s --max-time 10 -o "$out" -w '%{http_code}' "$@")
-  printf '%s %s\n' "$status" "$(cat "$out")"
-  if [[ $status != "$expected" ]]; then
-    echo "FAILED: expected HTTP $expected, got $status from: curl $*" >&2
-    exit 1
-  fi
-}
-
-# json EXPR: evaluate a Python expression over the last response body, parsed as `d`.
-json() {
-  "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-    "$out" "$1"
-}
+# shellcheck source=docs/examples/call.sh
+source "$(dirname "$0")/call.sh"
 
 # -- EZ API -----------------------------------------------------------------------------------
 
