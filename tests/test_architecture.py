@@ -110,8 +110,26 @@ def test_services_import_neither_the_web_layers_nor_web_frameworks() -> None:
     assert crossings("roost.services", forbidden) == []
 
 
+def test_services_never_call_up_into_alerting() -> None:
+    # alerting (dispatcher, channels) sits beside the web layers and calls services; the
+    # alert engine's hand-off (services.notifications.enqueue) is a service, not a callback.
+    assert crossings("roost.services", ("roost.alerting",)) == []
+
+
+def test_alerting_imports_neither_the_web_layers_nor_web_frameworks() -> None:
+    forbidden = ("roost.api", "roost.cli", "roost.web", "roost.app", "fastapi", "starlette")
+    assert crossings("roost.alerting", forbidden) == []
+
+
 def test_storage_imports_no_layer_above_it() -> None:
-    forbidden = ("roost.services", "roost.api", "roost.cli", "roost.web", "roost.app")
+    forbidden = (
+        "roost.services",
+        "roost.alerting",
+        "roost.api",
+        "roost.cli",
+        "roost.web",
+        "roost.app",
+    )
     assert crossings("roost.storage", forbidden) == []
 
 

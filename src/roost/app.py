@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from roost import __version__
+from roost.alerting.dispatcher import Dispatcher
 from roost.api.lean import LeanDispatcher, LeanHandler
 from roost.api.registry import NATIVE_ROUTERS, PRODUCTS
 from roost.api.responses import JSON
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 name="roost-abandon-runs",
             ),
             asyncio.create_task(importer.run_forever(), name="roost-stathat-import"),
+            asyncio.create_task(Dispatcher(store).run_forever(), name="roost-notifications"),
         ]
         # Everything imported and built so far (SQLAlchemy, FastAPI, pydantic: hundreds of
         # thousands of objects) lives as long as the process. Freezing it keeps the cyclic

@@ -118,6 +118,28 @@ class Settings(BaseSettings):
         description="Tries per request of a StatHat import when the source answers 5xx or "
         "times out, with backoff doubling from half a second.",
     )
+    notify_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between two looks at the notification outbox for due sends.",
+    )
+    notify_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Tries to deliver one notification to one channel before giving up.",
+    )
+    notify_retry_first_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds before the second try of a failed notification, doubling after "
+        "each try (20, 40, 80, 160, 320: six tries over about ten minutes).",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds one send to one channel may take before it counts as failed.",
+    )
 
     secret_key: str | None = Field(
         default=None,

@@ -12,6 +12,7 @@ from roost.api.compat.otlp import routes as otlp
 from roost.api.compat.statflow import routes as statflow
 from roost.api.compat.stathat import routes as stathat
 from roost.api.lean import LeanHandler
+from roost.api.native import channels as native_channels
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
 from roost.api.native import projects as native_projects
@@ -72,4 +73,5 @@ NATIVE_ROUTERS: tuple[APIRouter, ...] = (
     native_processes.router,
     native_exceptions.router,
     native_traces.router,
+    native_channels.router,
 )

@@ -442,3 +442,65 @@ memberships = Table(
     # "Which projects may this user see" is asked on every request a user makes.
     Index(None, "user_id"),
 )
+
+# -- channels and notifications --
+
+# Where notifications go: Roost's signed webhook (http/https) or any Apprise URL.
+channels = Table(
+    "channels",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # webhook or apprise
+    # The URL as given, credentials included: sending needs them. Answers show masked_url.
+    Column("url", Text, nullable=False),
+    Column("masked_url", Text, nullable=False),
+    # Signs webhook bodies; shown once at creation, never in a list or a get.
+    Column("secret", String(100), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+)
+
+# The outbox: one row per (notification, channel), written in the alert engine's transaction,
+# so a notification is never lost to a restart. The dispatcher claims due rows with a
+# conditional UPDATE (state pending → sending), sends, then records the outcome.
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("alert_id", BigInteger, nullable=True),
+    Column("payload", Text, nullable=False),  # JSON object
+    Column("state", String(16), nullable=False),  # pending, sending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    # A claim not recorded by then (the node died mid-send) is taken up again.
+    Column("claimed_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # The dispatcher looks for due rows across projects.
+    Index(None, "state", "next_attempt_at"),
+)
+
+# Every attempt to deliver (outbox sends and channel tests), newest first per channel.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("outbox_id", BigInteger, nullable=True),  # None for a test send
+    Column("alert_id", BigInteger, nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    Index(None, "project_id", "channel_id", "id"),
+)
