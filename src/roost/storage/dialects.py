@@ -163,21 +163,7 @@ class IngestSql:
     def _insert(
         self, cursor: Any, template: str, rows: Sequence[tuple[Any, ...]], width: int
     ) -> None:
-        if not rows:
-            return
-        if self.postgresql:
-            # psycopg pipelines executemany into one round trip.
-            cursor.executemany(template.format(rows="(" + ", ".join(["%s"] * width) + ")"), rows)
-            return
-        # pysqlite releases the GIL around every row of an executemany; with the event loop
-        # busy, the writer then waits for the GIL once per row. One multi-row statement per
-        # chunk releases it once.
-        per_statement = _SQLITE_MAX_VALUES // width
-        row_marks = "(" + ",".join("?" * width) + ")"
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            sql = template.format(rows=",".join([row_marks] * len(chunk)))
-            cursor.execute(sql, [value for row in chunk for value in row])
+        insert_rows(cursor, template, rows, width, postgresql=self.postgresql)
 
 
 @cache
@@ -198,31 +184,43 @@ def ingest_sql(dialect_name: str) -> IngestSql:
     )
 
 
-# -- traces --
+def insert_rows(
+    cursor: Any,
+    template: str,
+    rows: Sequence[tuple[Any, ...]],
+    width: int,
+    *,
+    postgresql: bool,
+) -> None:
+    """Run ``template`` (SQL with ``{rows}`` where the VALUES list goes) for many rows.
+
+    PostgreSQL: ``executemany``, which psycopg pipelines into one round trip. SQLite: as few
+    multi-row statements as its bound-value limit allows, because pysqlite releases the GIL
+    around every row of an ``executemany``; with the event loop busy the writer would then wait
+    for the GIL once per row, where one statement per chunk waits once.
+    """
+    if not rows:
+        return
+    if postgresql:
+        cursor.executemany(template.format(rows="(" + ", ".join(["%s"] * width) + ")"), rows)
+        return
+    per_statement = _SQLITE_MAX_VALUES // width
+    row_marks = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = template.format(rows=",".join([row_marks] * len(chunk)))
+        cursor.execute(sql, [value for row in chunk for value in row])
 
 
 def insert_many(
     conn: Connection, template: str, rows: Sequence[tuple[Any, ...]], width: int
 ) -> None:
-    """Run ``template`` — SQL with ``{rows}`` where the VALUES list goes — for many rows, at
-    driver level (SQLAlchemy's per-row parameter handling would cost more than the insert).
-
-    PostgreSQL: one row per statement, which psycopg pipelines into one round trip. SQLite: as
-    few multi-row statements as its bound-value limit allows, so the GIL is released once per
-    statement rather than once per row.
-    """
+    """``insert_rows`` on the connection's driver cursor (SQLAlchemy's per-row parameter
+    handling would cost more than the insert)."""
     if not rows:
         return
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if is_postgresql(conn):
-            cursor.executemany(template.format(rows="(" + ", ".join(["%s"] * width) + ")"), rows)
-            return
-        per_statement = _SQLITE_MAX_VALUES // width
-        row_marks = "(" + ",".join("?" * width) + ")"
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            sql = template.format(rows=",".join([row_marks] * len(chunk)))
-            cursor.execute(sql, [value for row in chunk for value in row])
+        insert_rows(cursor, template, rows, width, postgresql=is_postgresql(conn))
     finally:
         cursor.close()
