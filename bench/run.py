@@ -14,6 +14,8 @@ Phases (only one server is under load at any time; the machine has 2 cores and w
              a bare app (traces.py, bare_traces.py).
 5. stathat - StatHat import points/s from a second Roost as the source, and /ez req/s
              (stathat.py).
+6. alerts  - one evaluation pass over 10,000 alerts, against the default alert interval
+             (alert_eval.py).
 
 Exit code: 0 when the run completed (even if a target is missed: this is a report), non-zero when
 something broke (a server did not start, a check failed, or wrk saw errors under load).
@@ -46,6 +48,7 @@ from typing import Any
 
 import httpx
 
+import alert_eval
 import traces  # bench/ is sys.path[0]
 from stathat import StatHatBenchError, measure_stathat
 
@@ -59,6 +62,8 @@ HOST = "127.0.0.1"
 INGEST_RATIO_TARGET = 0.6  # Roost req/s / bare Starlette req/s, single-point ingest
 HAWKFLOW_RATIO_TARGET = 0.6  # the same, for /v1/metrics and for /v1/start + /v1/end
 ROUND_CONNECTIONS = 64  # wrk connections of every bare-vs-Roost round
+# One alert evaluation pass must take at most this share of the default interval (30 s).
+ALERT_PASS_SHARE_TARGET = 0.1
 BATCH_RATIO_TARGET = 0.5  # Roost points/s via the batch API / raw SQLite executemany rows/s
 QUERY_P50_TARGET_MS = 5.0  # 30 days at 1h resolution
 
@@ -905,6 +910,21 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
     figures.append(Figure("stathat import: points/s", found["import"]["points_per_s"], "points/s"))
     if found["ez"]:
         figures.append(Figure("stathat /ez GET: req/s", found["ez"]["requests_per_s"], "req/s"))
+
+    # ---- 6. alerts: one evaluation pass over 10,000 alerts (alert_eval.py) --------------------
+    evaluated = alert_eval.measure(data_dir / "alerts")
+    details["alerts"] = evaluated
+    budget = evaluated["interval_s"] * ALERT_PASS_SHARE_TARGET
+    figures += [
+        Figure("alerts: first pass over 10,000", evaluated["first_pass_s"], "s"),
+        Figure(
+            "alerts: steady pass over 10,000",
+            evaluated["steady_pass_s"],
+            "s",
+            f"<= {budget:g} s",
+            evaluated["steady_pass_s"] <= budget,
+        ),
+    ]
     return figures, details
 
 

@@ -82,6 +82,8 @@ def settings(
         database_url=fresh_database_url(tmp),
         # Short enough for tests to see; real deployments keep the default.
         retention_interval_seconds=3600,
+        # Tests run alert passes themselves, with the time they choose.
+        alert_interval=3600,
     )
 
 

@@ -19,7 +19,7 @@ ALIAS = "ops@example.com"
 
 def test_page_curl_examples_are_the_example_script_calls_in_order() -> None:
     found = page_curl_arguments(PAGE)
-    assert len(found) == 20
+    assert len(found) == 26
     assert found == script_call_arguments(SCRIPT)
 
 

@@ -75,6 +75,27 @@ call 200 "$BASE/x/$KEY/data/$VIEWS?summary=1d1d"
 call 200 -X DELETE "$BASE/x/$KEY/stats/$TOTAL"
 [[ $(json 'd["msg"]') == "stat deleted." ]]
 
+# -- alerts -----------------------------------------------------------------------------------
+
+call 200 -X POST "$BASE/x/$KEY/alerts" \
+  -d "stat_id=$VIEWS&kind=value&time_window=1h&operator=greater than&threshold=1000"
+ALERT=$(json 'd["id"]')
+[[ $(json 'd["kind"], d["operator"], d["threshold"]') == "('value', 'greater than', 1000.0)" ]]
+
+call 200 -X POST "$BASE/x/$KEY/alerts" \
+  -d "stat_id=$VIEWS&kind=delta&time_window=1d&operator=less than&percentage=50&time_delta=1w"
+
+call 200 -X POST "$BASE/x/$KEY/alerts" -d "stat_id=$VIEWS&kind=data&time_window=3h"
+
+call 200 "$BASE/x/$KEY/alerts"
+[[ $(json 'len(d)') == 3 ]]
+
+call 200 "$BASE/x/$KEY/alerts/$ALERT"
+[[ $(json 'd["state"]') == ok ]]
+
+call 200 -X DELETE "$BASE/x/$KEY/alerts/$ALERT"
+[[ $(json 'd["msg"]') == "alert deleted." ]]
+
 # -- import -----------------------------------------------------------------------------------
 
 # The source's data (a plain curl: this is what the StatHat account holds before the import).

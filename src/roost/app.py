@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from roost import __version__
 from roost.alerting.dispatcher import Dispatcher
+from roost.alerting.evaluator import Evaluator
 from roost.api.lean import LeanDispatcher, LeanHandler
 from roost.api.registry import NATIVE_ROUTERS, PRODUCTS
 from roost.api.responses import JSON
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             ),
             asyncio.create_task(importer.run_forever(), name="roost-stathat-import"),
             asyncio.create_task(Dispatcher(store).run_forever(), name="roost-notifications"),
+            asyncio.create_task(Evaluator(store).run_forever(), name="roost-alerts"),
         ]
         # Everything imported and built so far (SQLAlchemy, FastAPI, pydantic: hundreds of
         # thousands of objects) lives as long as the process. Freezing it keeps the cyclic

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         description="Seconds one send to one channel may take before it counts as failed.",
     )
 
+    alert_interval: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between two evaluations of every enabled alert.",
+    )
+
     secret_key: str | None = Field(
         default=None,
         description="Signs user tokens (HS256); 32 characters or more. Default: a random "

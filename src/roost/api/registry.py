@@ -12,6 +12,7 @@ from roost.api.compat.otlp import routes as otlp
 from roost.api.compat.statflow import routes as statflow
 from roost.api.compat.stathat import routes as stathat
 from roost.api.lean import LeanHandler
+from roost.api.native import alerts as native_alerts
 from roost.api.native import channels as native_channels
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
@@ -74,4 +75,5 @@ NATIVE_ROUTERS: tuple[APIRouter, ...] = (
     native_exceptions.router,
     native_traces.router,
     native_channels.router,
+    native_alerts.router,
 )

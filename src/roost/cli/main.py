@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from roost.cli import common, users
+from roost.cli import alerts, common, users
 from roost.domain import keys as key_rules
 from roost.domain.errors import RoostError
 from roost.domain.stathat import (
@@ -37,6 +37,8 @@ app.add_typer(db_app, name="db")
 import_app = typer.Typer(help="Import history from other services.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(users.app, name="users")
+app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(alerts.channels_app, name="channels")
 
 _settings = common.settings
 _store = common.store

@@ -255,3 +255,11 @@ def record_attempt(
 
 def outbox_states(conn: Connection, *, project_id: int) -> list[tuple[int, str, int]]:
     return channel_store.outbox_states(conn, project_id=project_id)
+
+
+def find_channel(conn: Connection, channel_id: int) -> ChannelRow:
+    """A channel by id, whatever its project (the operator's CLI)."""
+    found = channel_store.channels_by_id(conn, [channel_id]).get(channel_id)
+    if found is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return found

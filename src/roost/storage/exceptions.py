@@ -59,6 +59,10 @@ _BUMP_GROUP = (
     .values(
         count=exception_groups.c.count + 1,
         last_seen=bindparam("seen"),
+        opened_at=case(
+            (exception_groups.c.status == ExceptionStatus.RESOLVED.value, bindparam("seen")),
+            else_=exception_groups.c.opened_at,
+        ),
         status=case(
             (
                 exception_groups.c.status == ExceptionStatus.RESOLVED.value,
@@ -99,6 +103,7 @@ def record_occurrence(
                     "id": new_id,
                     "first_seen": occurred_at,
                     "last_seen": occurred_at,
+                    "opened_at": occurred_at,
                     "count": 1,
                     "status": ExceptionStatus.OPEN.value,
                 }

@@ -215,6 +215,9 @@ exception_groups = Table(
     Column("last_seen", BigInteger, nullable=False),
     Column("count", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
+    # When the group last became open (its first report, or the report that reopened it after
+    # it was resolved): an exception alert fires again for a reopened group.
+    Column("opened_at", BigInteger, nullable=True),
     PrimaryKeyConstraint("project_id", "id"),
     UniqueConstraint("id"),
     UniqueConstraint("project_id", "fingerprint"),
@@ -250,6 +253,9 @@ ID_TABLES: tuple[str, ...] = (
     "exceptions",
     "stathat_imports",
     "users",
+    "alerts",
+    "alert_events",
+    "silences",
 )
 
 # -- traces --
@@ -441,6 +447,89 @@ memberships = Table(
     PrimaryKeyConstraint("project_id", "user_id"),
     # "Which projects may this user see" is asked on every request a user makes.
     Index(None, "user_id"),
+)
+
+# -- alerts --
+
+# One rule. The kind's own fields are JSON in ``definition`` (their shapes are checked by the
+# API); the columns beside it are what the evaluator and the lists need without parsing it.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("channel_ids", Text, nullable=False),  # JSON list
+    Column("enabled", Boolean, nullable=False),
+    Column("for_seconds", Integer, nullable=False),
+    Column("repeat_every", Integer, nullable=True),  # seconds
+    Column("stat_id", BigInteger, nullable=True),
+    # The worst state of its keys, and the figures shown with it.
+    Column("state", String(16), nullable=False),
+    Column("last_value", Float, nullable=True),
+    Column("last_evaluated_at", BigInteger, nullable=True),
+    Column("fired_at", BigInteger, nullable=True),
+    # Bumped by every change of the rule: an evaluation read before the change is not applied.
+    Column("version", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # The evaluator reads every enabled alert, across projects.
+    Index(None, "enabled"),
+)
+# The state of each thing an alert watches: one row ("" key) for most kinds, one per user,
+# session or exception group for spend and exception alerts (kept while not ok).
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("label", String(500), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("pending_since", BigInteger, nullable=True),
+    Column("fired_at", BigInteger, nullable=True),
+    Column("last_notified_at", BigInteger, nullable=True),
+    Column("mark", BigInteger, nullable=True),
+    PrimaryKeyConstraint("project_id", "alert_id", "key"),
+)
+# Every state change of every key, with whether it was told to the channels.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("label", String(500), nullable=True),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("notified", Boolean, nullable=False),
+    Column("silenced", Boolean, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    Index(None, "project_id", "alert_id", "id"),
+)
+# Notifications are held back (states still change) until ``until``; for one alert, or for
+# the whole project when ``alert_id`` is None.
+silences = Table(
+    "silences",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("alert_id", BigInteger, nullable=True),
+    Column("until", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    Index(None, "project_id", "until"),
 )
 
 # -- channels and notifications --

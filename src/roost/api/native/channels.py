@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from roost.alerting import channels
+from roost.alerting.channel_test import send_test
 from roost.api.deps import get_store, parse_json_model
 from roost.api.native.common import Before, Id, Limit, authorised, native_router, page, reading
 from roost.api.responses import JSON
@@ -127,35 +127,7 @@ async def test_channel(request: Request, channel_id: Id) -> JSON:
             )
 
     row = await run_in_threadpool(load)
-    now = now_ms()
-    payload = {
-        "event": "test",
-        "title": "Roost test notification",
-        "message": f"The channel {row.name!r} works.",
-        "channel_id": row.id,
-        "time": format_iso(now),
-    }
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        outcome = await channels.send(
-            kind=row.kind,
-            url=row.url,
-            secret=row.secret,
-            payload=payload,
-            delivery=f"test-{now}",
-            attempt=1,
-            time_limit=store.settings.notify_timeout_seconds,
-            client=client,
-        )
-    await store.write(
-        partial(
-            notifications.record_test,
-            project_id=principal.project_id,
-            channel_id=row.id,
-            ok=outcome.ok,
-            error=outcome.error,
-            now=now_ms(),
-        )
-    )
+    outcome = await send_test(store, row)
     if outcome.ok:
         return JSON({"delivered": True})
     return JSON({"error": outcome.error or "not delivered"}, status_code=502)

@@ -9,27 +9,33 @@ read by people and scripts, so it enjoys FastAPI's conveniences.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from roost.api.compat.stathat import alerts as stathat_alerts
 from roost.api.compat.stathat import errors, schemas, translate
-from roost.api.deps import get_store
+from roost.api.deps import get_store, read_body
 from roost.api.lean import LeanHandler, LeanRequest, LeanResponse
 from roost.api.responses import JSON
-from roost.domain.errors import NotFound
+from roost.domain.alerts import STAT_KINDS
+from roost.domain.errors import InvalidInput, NotFound
 from roost.domain.keys import Scope
 from roost.domain.stats import MAX_BATCH_ITEMS, Kind
 from roost.domain.timeframes import DEFAULT, InvalidTimeframe, parse_timeframe
 from roost.domain.times import SECOND, now_ms
-from roost.services import access, stathat
+from roost.services import access, notifications, stathat, stats
+from roost.services import alerts as alert_service
 from roost.services.access import Principal
+from roost.services.alerts import AlertSpec
 from roost.services.stathat import Window
 from roost.services.stats import IngestResult
+from roost.storage.alerts import AlertRow
 from roost.storage.store import Store
 
 OK = LeanResponse(errors.OK)
@@ -238,3 +244,100 @@ def _start(raw: str | None) -> int | None:
     if not 0 <= seconds < 253_402_300_800:
         raise InvalidTimeframe("invalid start")
     return int(seconds * SECOND)
+
+
+# -- alerts: StatHat's shape over Roost's alert engine (alerts.py) --------------------------
+
+MAX_ALERTS = 1000
+
+
+def _stat_names(conn: Connection, project_id: int, stat_ids: list[int]) -> dict[int, str]:
+    names = {}
+    for stat_id in sorted(set(stat_ids)):
+        with suppress(NotFound):  # a deleted stat: its alert stays, with no name
+            names[stat_id] = stats.get_stat(conn, project_id=project_id, stat_id=stat_id).name
+    return names
+
+
+def _stathat_alert(conn: Connection, project_id: int, alert_id: str) -> AlertRow:
+    """One of the project's threshold, delta or deadman alerts; anything else is not found."""
+    if not alert_id.isdigit() or not 1 <= int(alert_id) <= MAX_ID:
+        raise NotFound("alert not found")
+    row = alert_service.get_alert(conn, project_id=project_id, alert_id=int(alert_id))
+    if row.kind not in STAT_KINDS:
+        raise NotFound("alert not found")
+    return row
+
+
+@router.get("/x/{token}/alerts")
+def list_alerts(request: Request, token: Token) -> JSON:
+    with _reading(request, token, Scope.READ) as (conn, principal):
+        rows = [
+            row
+            for row in alert_service.list_alerts(
+                conn, project_id=principal.project_id, before=None, limit=MAX_ALERTS, states=None
+            )
+            if row.kind in STAT_KINDS
+        ]
+        names = _stat_names(conn, principal.project_id, [row.stat_id or 0 for row in rows])
+    return JSON([stathat_alerts.alert_public(row, names.get(row.stat_id or 0)) for row in rows])
+
+
+@router.get("/x/{token}/alerts/{alert_id}")
+def get_alert(request: Request, token: Token, alert_id: str) -> JSON:
+    with _reading(request, token, Scope.READ) as (conn, principal):
+        row = _stathat_alert(conn, principal.project_id, alert_id)
+        names = _stat_names(conn, principal.project_id, [row.stat_id or 0])
+    return JSON(stathat_alerts.alert_public(row, names.get(row.stat_id or 0)))
+
+
+@router.post("/x/{token}/alerts")
+async def create_alert(request: Request, token: Token) -> JSON:
+    """Form, JSON or query-string fields; the alert notifies every channel of the project
+    (StatHat mailed the account; Roost's channels are where its notices go)."""
+    store = get_store(request)
+    raw = await read_body(request, store.settings.max_body_bytes)
+    params: dict[str, Any] = dict(request.query_params)
+    if translate.is_json(raw, request.headers.get("content-type")):
+        try:
+            found = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidInput("body", "must be valid JSON") from None
+        if not isinstance(found, dict):
+            raise InvalidInput("body", "must be a JSON object")
+        params.update(found)
+    elif raw:
+        params.update(translate.parse_form(raw))
+
+    def prepare() -> tuple[Principal, AlertSpec, str]:
+        with _reading(request, token, Scope.WRITE) as (conn, principal):
+            stat_id = stathat_alerts.stat_id_of(params)
+            [row] = stathat.get_stats(conn, project_id=principal.project_id, stat_ids=[stat_id])
+            channels = notifications.list_channels(
+                conn, project_id=principal.project_id, before=None, limit=50
+            )
+            spec = stathat_alerts.spec_of(
+                params, stat_name=row.name, channel_ids=[channel.id for channel in channels]
+            )
+            return principal, spec, row.name
+
+    principal, spec, stat_name = await run_in_threadpool(prepare)
+    created = await store.write(
+        partial(
+            alert_service.create_alert, project_id=principal.project_id, spec=spec, now=now_ms()
+        )
+    )
+    return JSON(stathat_alerts.alert_public(created, stat_name))
+
+
+@router.delete("/x/{token}/alerts/{alert_id}")
+async def delete_alert(request: Request, token: Token, alert_id: str) -> JSON:
+    def check() -> tuple[Principal, int]:
+        with _reading(request, token, Scope.WRITE) as (conn, principal):
+            return principal, _stathat_alert(conn, principal.project_id, alert_id).id
+
+    principal, found = await run_in_threadpool(check)
+    await get_store(request).write(
+        partial(alert_service.delete_alert, project_id=principal.project_id, alert_id=found)
+    )
+    return JSON({"msg": "alert deleted."})
