@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         description="Seconds one send to one channel may take before it counts as failed.",
     )
 
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach this server at (e.g. https://roost.example.com), "
+        "used in public share links and in alert notices. Default: the address of the request "
+        "that made the link (alert notices then carry a path alone).",
+    )
+
     alert_interval: float = Field(
         default=30.0,
         gt=0,

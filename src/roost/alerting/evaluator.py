@@ -108,7 +108,7 @@ class Evaluator:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.interval = store.settings.alert_interval
-        self.base_url = (getattr(store.settings, "public_url", None) or "").rstrip("/")
+        self.base_url = (store.settings.public_url or "").rstrip("/")
 
     async def run_forever(self) -> None:
         while True:

@@ -14,9 +14,11 @@ from roost.api.compat.stathat import routes as stathat
 from roost.api.lean import LeanHandler
 from roost.api.native import alerts as native_alerts
 from roost.api.native import channels as native_channels
+from roost.api.native import dashboards as native_dashboards
 from roost.api.native import exceptions as native_exceptions
 from roost.api.native import processes as native_processes
 from roost.api.native import projects as native_projects
+from roost.api.native import shares as native_shares
 from roost.api.native import traces as native_traces
 
 
@@ -76,4 +78,7 @@ NATIVE_ROUTERS: tuple[APIRouter, ...] = (
     native_traces.router,
     native_channels.router,
     native_alerts.router,
+    native_dashboards.router,
+    native_shares.router,
+    native_shares.public_router,  # /share/{token}/chart.svg, outside /api/v1
 )

@@ -256,6 +256,8 @@ ID_TABLES: tuple[str, ...] = (
     "alerts",
     "alert_events",
     "silences",
+    "dashboards",
+    "shares",
 )
 
 # -- traces --
@@ -592,4 +594,50 @@ deliveries = Table(
     PrimaryKeyConstraint("project_id", "id"),
     UniqueConstraint("id"),
     Index(None, "project_id", "channel_id", "id"),
+)
+
+
+# -- dashboards and public shares --
+
+dashboards = Table(
+    "dashboards",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+)
+
+# A dashboard's charts in order: an edit replaces all its rows, so positions stay 0..n-1.
+dashboard_panels = Table(
+    "dashboard_panels",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("dashboard_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("stat_id", BigInteger, nullable=False),
+    Column("title", String(200), nullable=True),  # None: the stat's name
+    PrimaryKeyConstraint("project_id", "dashboard_id", "position"),
+)
+
+# A public link to one dashboard or one stat. The token is the only secret of a public page;
+# deleting the row is revoking it, so every URL built on it is 404 from the next request.
+shares = Table(
+    "shares",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("dashboard_id", BigInteger, nullable=True),
+    Column("stat_id", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    # A public request names only the token: it is looked up before the project is known.
+    UniqueConstraint("token"),
+    # Deleting a dashboard deletes its shares.
+    Index(None, "project_id", "dashboard_id"),
 )
