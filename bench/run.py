@@ -14,7 +14,8 @@ Phases (only one server is under load at any time; the machine has 2 cores and w
              a bare app (traces.py, bare_traces.py).
 5. stathat - StatHat import points/s from a second Roost as the source, and /ez req/s
              (stathat.py).
-6. alerts  - one evaluation pass over 10,000 alerts, against the default alert interval
+6. web     - stat page and 12-chart dashboard drawn in Chromium, JS + CSS gzipped (web.py).
+7. alerts  - one evaluation pass over 10,000 alerts, against the default alert interval
              (alert_eval.py).
 
 Exit code: 0 when the run completed (even if a target is missed: this is a report), non-zero when
@@ -50,6 +51,7 @@ import httpx
 
 import alert_eval
 import traces  # bench/ is sys.path[0]
+import web
 from stathat import StatHatBenchError, measure_stathat
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -911,7 +913,38 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
     if found["ez"]:
         figures.append(Figure("stathat /ez GET: req/s", found["ez"]["requests_per_s"], "req/s"))
 
-    # ---- 6. alerts: one evaluation pass over 10,000 alerts (alert_eval.py) --------------------
+    # ---- 6. web: pages rendered and drawn in Chromium, JS + CSS sent (web.py) ---------------
+    try:
+        seen = web.measure(data_dir / "web")
+    except web.WebBenchError as exc:
+        raise BenchError(str(exc)) from exc
+    details["web"] = seen
+    for label, name in (
+        ("stat page 30d@10s", "stat_page_ms"),
+        ("dashboard 12 charts", "dashboard_ms"),
+    ):
+        figure = seen[name]
+        figures.append(
+            Figure(
+                f"web {label}: drawn",
+                figure["median"],
+                "ms",
+                f"< {figure['target']:g} ms",
+                figure["met"],
+            )
+        )
+    assets = seen["assets"]
+    figures.append(
+        Figure(
+            "web JS + CSS gzipped",
+            assets["gzip_kb"],
+            "KB",
+            f"< {assets['target_kb']:g} KB",
+            assets["met"],
+        )
+    )
+
+    # ---- 7. alerts: one evaluation pass over 10,000 alerts (alert_eval.py) --------------------
     evaluated = alert_eval.measure(data_dir / "alerts")
     details["alerts"] = evaluated
     budget = evaluated["interval_s"] * ALERT_PASS_SHARE_TARGET

@@ -165,3 +165,9 @@ def test_the_app_mounts_no_method_and_path_twice(tmp_path: Path) -> None:
     assert ("POST", "/v1/ingest") in pairs
     assert ("GET", "/v1/stats/{}/data") in pairs
     assert [pair for pair, count in pairs.items() if count > 1] == []
+
+
+def test_web_pages_call_services_never_the_api_or_the_cli() -> None:
+    # Pages and the API are siblings over the same services; neither imports the other.
+    assert crossings("roost.web", ("roost.api", "roost.cli")) == []
+    assert crossings("roost.api", ("roost.web",)) == []

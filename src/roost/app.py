@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from roost import __version__
+from roost import __version__, web
 from roost.alerting.dispatcher import Dispatcher
 from roost.alerting.evaluator import Evaluator
 from roost.api.lean import LeanDispatcher, LeanHandler
@@ -126,7 +126,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        # Unknown paths and wrong methods answer in the same {"error": …} shape as the rest.
+        # Unknown paths and wrong methods answer in the same {"error": …} shape as the rest;
+        # a browser navigating (Accept: text/html) gets the web app's error page instead.
+        if web.wants_html(request) and not request.url.path.startswith(("/api/", "/v1/")):
+            return web.error_response(request, exc.status_code, str(exc.detail))
         return JSON({"error": str(exc.detail).lower()}, exc.status_code, headers=exc.headers)
 
     @app.get("/healthz", include_in_schema=False)
@@ -139,4 +142,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         lean_routes.update(product.lean_routes)
     for router in NATIVE_ROUTERS:
         app.include_router(router)
+    web.mount(app)
     return LeanDispatcher(app, lean_routes)

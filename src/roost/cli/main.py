@@ -67,6 +67,11 @@ def serve(
             err.print(
                 f"Try: curl -H 'Authorization: Bearer {secret}' http://{host}:{port}/v1/stats"
             )
+        store.write_now(partial(demo.ensure_demo_user, now=now_ms()))
+        err.print(
+            f"Web app: [bold]http://{host}:{port}/login[/bold] — sign in as "
+            f"[bold]{demo.DEMO_EMAIL}[/bold] with password [bold]{demo.DEMO_PASSWORD}[/bold]"
+        )
     store.read_engine.dispose()
     store.write_engine.dispose()
     from roost.app import create_app

@@ -8,17 +8,21 @@ import random
 from pathlib import Path
 
 from roost.domain import keys as key_rules
+from roost.domain.errors import NotFound
 from roost.domain.keys import Scope
 from roost.domain.processes import Metric, ProcessKey
 from roost.domain.stats import Kind
 from roost.domain.times import HOUR, MINUTE
-from roost.services import access, exceptions, processes
+from roost.services import access, exceptions, processes, users
 from roost.services.stats import series_for
 from roost.storage import annotations as annotation_store
 from roost.storage import tenancy
 from roost.storage.writer import WriteTx
 
 DEMO_PROJECT = "demo"
+# The web app's demo login (`make serve` prints it); only ever made by --demo.
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "roost-demo"
 DEMO_KEY_FILE = "demo-key"
 HISTORY_MS = 7 * 24 * HOUR
 STEP_MS = 5 * MINUTE
@@ -123,6 +127,21 @@ def _seed_processes(tx: WriteTx, *, key_hash: str, now: int, rng: random.Random)
         processes.record_end(
             tx, key_hash=key_hash, process=etl, uid=uid, info="ok", now=ts + took, retry_window_ms=0
         )
+
+
+def ensure_demo_user(tx: WriteTx, *, now: int) -> bool:
+    """The demo login, owner of the demo project, unless that address exists; True if made."""
+    project = access.find_project(tx.conn, DEMO_PROJECT)
+    if project is None:
+        return False
+    try:
+        users.find_user(tx.conn, DEMO_EMAIL)
+        return False
+    except NotFound:
+        pass
+    users.create_user(tx, email=DEMO_EMAIL, password=DEMO_PASSWORD, now=now)
+    users.grant(tx, email=DEMO_EMAIL, project_id=project.id, role="owner", now=now)
+    return True
 
 
 def save_demo_key(data_dir: Path, secret: str) -> None:
