@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+from roostserver import roost_server
+
+# The longest an example script may run.
+SCRIPT_SECONDS = 120
 
 
 def shell_commands(text: str) -> list[str]:
@@ -50,3 +58,31 @@ def script_call_arguments(script: Path) -> list[str]:
     """The curl arguments of every ``call <status> …`` of an example script, in order."""
     commands = shell_commands(script.read_text(encoding="utf-8"))
     return [re.sub(r"^call \d{3} ", "", c) for c in commands if re.match(r"call \d{3} ", c)]
+
+
+def run_against_server(
+    script: Path, env: dict[str, str], key: str, log: Path, **script_env: str
+) -> str:
+    """Run an example script against a fresh ``roost serve`` (``env`` its settings) with BASE,
+    KEY and PYTHON set, plus ``script_env`` (where ``{BASE}`` stands for the server's URL);
+    fail with both outputs and the server log, or return what the script printed."""
+    assert shutil.which("curl"), "the examples need curl: apt-get install -y curl"
+    with roost_server(env, log) as server:
+        result = subprocess.run(
+            ["bash", str(script)],
+            env={
+                **env,
+                "BASE": server.base_url,
+                "KEY": key,
+                "PYTHON": sys.executable,
+                **{
+                    name: value.replace("{BASE}", server.base_url)
+                    for name, value in script_env.items()
+                },
+            },
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_SECONDS,
+        )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{log.read_text()}"
+    return result.stdout.rstrip()

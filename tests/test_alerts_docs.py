@@ -4,16 +4,13 @@ receiver, which gets the documented body."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
-from example_scripts import page_curl_arguments, script_call_arguments
+from example_scripts import page_curl_arguments, run_against_server, script_call_arguments
 from receivers import wait_for, webhook_receiver
-from roostserver import create_key, roost_env, roost_server
+from roostserver import create_key, roost_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "alerts.md"
@@ -29,30 +26,15 @@ def test_page_alert_examples_are_the_example_script_calls_in_order() -> None:
 
 
 def test_example_script_passes_and_the_receiver_gets_the_documented_body(tmp_path: Path) -> None:
-    assert shutil.which("curl"), "the examples need curl: apt-get install -y curl"
     env = {
         **roost_env(tmp_path / "data"),
         "ROOST_ALERT_INTERVAL": "1",
         "ROOST_NOTIFY_POLL_SECONDS": "0.1",
     }
     key = create_key(env, "alerts-docs", scopes="read,write,admin")
-    log = tmp_path / "server.log"
-    with webhook_receiver() as receiver, roost_server(env, log) as server:
-        result = subprocess.run(
-            ["bash", str(SCRIPT)],
-            env={
-                **env,
-                "BASE": server.base_url,
-                "KEY": key,
-                "HOOK": receiver.url,
-                "PYTHON": sys.executable,
-            },
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{log.read_text()}"
-        assert result.stdout.rstrip().endswith("all alert examples answered as documented")
+    with webhook_receiver() as receiver:
+        printed = run_against_server(SCRIPT, env, key, tmp_path / "server.log", HOOK=receiver.url)
+        assert printed.endswith("all alert examples answered as documented")
         [post] = wait_for(lambda: receiver.posts, "the firing notice")
     body = orjson.loads(post.body)
     assert set(body) == {
