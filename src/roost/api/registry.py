@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 
+from roost.api.compat.activeworkflow import routes as activeworkflow
 from roost.api.compat.hawkflow import routes as hawkflow
 from roost.api.compat.honeyhive import routes as honeyhive
 from roost.api.compat.otlp import routes as otlp
@@ -67,6 +68,12 @@ PRODUCTS: tuple[Product, ...] = (
         key_header="Authorization: Bearer",
         error_shape='google.rpc.Status: {"code": 3, "message": "..."} or its protobuf',
         lean_routes=dict(otlp.HOT_ROUTES),
+    ),
+    Product(
+        name="activeworkflow",
+        router=activeworkflow.router,
+        key_header="Authorization: last word (user token, or a project API key)",
+        error_shape='{"error": "401 Unauthorized"} / {"error": "404 Record not found"}',
     ),
 )
 

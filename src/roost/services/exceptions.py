@@ -7,7 +7,8 @@ from sqlalchemy import Connection
 from roost.domain.errors import InvalidInput, NotFound, RoostError
 from roost.domain.fingerprint import fingerprint
 from roost.domain.processes import ExceptionStatus, ProcessKey
-from roost.services.processes import principal_in, process_for
+from roost.services.messages import add_message
+from roost.services.processes import agent_of, principal_in, process_for
 from roost.storage import exceptions as exception_store
 from roost.storage import runs as run_store
 from roost.storage.exceptions import GroupRow, OccurrenceRow
@@ -31,7 +32,7 @@ def record_exception(
     open_run = run_store.newest_open_run(
         tx.conn, project_id=project_id, process_id=row.id, uid=None
     )
-    exception_store.record_occurrence(
+    group_id = exception_store.record_occurrence(
         tx.conn,
         project_id=project_id,
         group={
@@ -48,6 +49,20 @@ def record_exception(
     if open_run is not None:
         run_store.count_exception(tx.conn, project_id=project_id, run_id=open_run.id)
     tx.points.add(project_id, row.exceptions_series_id, now, 1.0)
+    add_message(
+        tx,
+        project_id=project_id,
+        agent=agent_of(tx, row),
+        created_at=now,
+        payload={
+            "kind": "exception",
+            "process": row.name,
+            "meta": row.meta,
+            "group_id": group_id,
+            "type": found.type,
+            "message": found.message,
+        },
+    )
     return None
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from roost.domain.agents import AgentSeed, process_seed
 from roost.domain.errors import NotFound, RoostError
 from roost.domain.keys import Scope
 from roost.domain.processes import Metric, ProcessKey, RunStatus, percentile
 from roost.domain.stats import Kind
 from roost.services.access import Principal, authenticate_in
+from roost.services.messages import add_message
 from roost.storage import runs as run_store
 from roost.storage import series as series_store
 from roost.storage.runs import ProcessRow, RunRow
@@ -115,7 +117,30 @@ def record_start(
         started_at=now,
         retry_since=retry_since,
     )
+    _emit(tx, row, now, {"kind": "run_started", "uid": uid})
     return None
+
+
+def _emit(tx: WriteTx, process: ProcessRow, now: int, payload: dict[str, object]) -> None:
+    """An ActiveWorkflow message from the process's agent (see ``services.messages``)."""
+    payload["process"] = process.name
+    payload["meta"] = process.meta
+    add_message(
+        tx,
+        project_id=process.project_id,
+        agent=agent_of(tx, process),
+        created_at=now,
+        payload=payload,
+    )
+
+
+def agent_of(tx: WriteTx, process: ProcessRow) -> AgentSeed:
+    """The process's agent, memoised for the transaction (most requests repeat a process)."""
+    memo_key = ("agent", process.id)
+    found: AgentSeed | None = tx.memo.get(memo_key)
+    if found is None:
+        found = tx.memo[memo_key] = process_seed(process.id, process.name, process.meta)
+    return found
 
 
 def record_end(
@@ -146,6 +171,7 @@ def record_end(
         )
     if duration is not None:
         tx.points.add(project_id, row.duration_series_id, now, float(duration))
+        _emit(tx, row, now, _ended(uid, duration, info, orphan=False))
         return None
     if retry_window_ms > 0 and run_store.ended_since(
         conn,
@@ -167,7 +193,18 @@ def record_end(
         ended_at=now,
         info=info,
     )
+    _emit(tx, row, now, _ended(uid, None, info, orphan=True))
     return None
+
+
+def _ended(uid: str, duration: int | None, info: str | None, *, orphan: bool) -> dict[str, object]:
+    return {
+        "kind": "run_ended",
+        "uid": uid,
+        "duration_ms": duration,
+        "info": info,
+        "orphan": orphan,
+    }
 
 
 def new_run_id(tx: WriteTx) -> int:
@@ -193,6 +230,8 @@ def record_metrics(
     for metric in metrics:
         found = metric_series(tx, row, process, metric.name, now)
         points.add(project_id, found.id, now, metric.value)
+    items = {metric.name: metric.value for metric in metrics}
+    _emit(tx, row, now, {"kind": "metrics", "metrics": items})
     return None
 
 

@@ -13,11 +13,16 @@ from sqlalchemy import select
 
 from roost.domain.times import DAY, HOUR, MINUTE
 from roost.settings import Settings
+from roost.storage import messages as message_store
 from roost.storage import points as point_store
 from roost.storage.schema import series
 from roost.storage.writer import WriteTx
 
 LEADER_LOCK = "roost.retention"
+# ActiveWorkflow messages expire with the raw data; a pass deletes at most
+# MESSAGE_BATCHES batches of MESSAGE_BATCH, the oldest first.
+MESSAGE_BATCH = 5000
+MESSAGE_BATCHES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,10 @@ def list_all_series(tx: WriteTx) -> list[tuple[int, int]]:
 
 
 def retention_jobs(pairs: list[tuple[int, int]], cutoffs: Cutoffs) -> Iterator:  # type: ignore[type-arg]
-    """One job per series: delete its expired raw points and roll-up buckets."""
+    """Jobs deleting expired messages (while there are some), then one job per series that
+    deletes its expired raw points and roll-up buckets."""
+    if cutoffs.raw is not None:
+        yield from _message_jobs(cutoffs.raw)
     for project_id, series_id in pairs:
 
         def job(tx: WriteTx, project_id: int = project_id, series_id: int = series_id) -> int:
@@ -62,5 +70,21 @@ def retention_jobs(pairs: list[tuple[int, int]], cutoffs: Cutoffs) -> Iterator: 
                     tx.conn, project_id=project_id, series_id=series_id, tier=tier, cutoff=cutoff
                 )
             return deleted
+
+        yield job
+
+
+def _message_jobs(cutoff: int) -> Iterator:  # type: ignore[type-arg]
+    """Batches of expired messages; stops after a batch that was not full. The caller runs
+    each job before asking for the next, so the last outcome is known here."""
+    deleted = [MESSAGE_BATCH]
+    for _ in range(MESSAGE_BATCHES):
+        if deleted[-1] < MESSAGE_BATCH:
+            return
+
+        def job(tx: WriteTx) -> int:
+            count = message_store.delete_before(tx.conn, cutoff=cutoff, limit=MESSAGE_BATCH)
+            deleted.append(count)
+            return count
 
         yield job

@@ -12,6 +12,7 @@ from roost.domain.keys import Scope
 from roost.domain.stats import Kind, PointGroup
 from roost.domain.times import align_range, auto_resolution, parse_duration, parse_time
 from roost.services.access import authenticate_in
+from roost.services.messages import add_points
 from roost.storage import annotations as annotation_store
 from roost.storage import points as point_store
 from roost.storage import series as series_store
@@ -97,6 +98,16 @@ def record_groups(
     for group, row in zip(groups, rows, strict=True):
         if row.kind == group.kind.value:
             tx.points.extend_series(project_id, row.id, group.times, group.values)
+            # ActiveWorkflow: one "points" message per stat per transaction.
+            add_points(
+                tx,
+                project_id=project_id,
+                series_id=row.id,
+                name=row.name,
+                times=group.times,
+                values=group.values,
+                now=now,
+            )
             accepted += len(group.indices)
     return IngestResult(accepted, tuple(sorted(rejected)))
 

@@ -15,6 +15,7 @@ import orjson
 from roost.domain.stats import Kind
 from roost.domain.times import MAX_MS
 from roost.domain.traces import EventType, TraceEvent
+from roost.services import agents as agent_service
 from roost.storage import events as event_store
 from roost.storage import series as series_store
 from roost.storage.events import Contribution, EventRecord, SessionDelta
@@ -115,6 +116,13 @@ class PendingEvents:
             for record in records:
                 if record.event_id not in previous:
                     _record_points(tx, project_id, record)
+            # ActiveWorkflow: messages, agents, their links and per-session-name workflows.
+            agent_service.record_trace_events(
+                tx,
+                project_id=project_id,
+                records=records,
+                new_ids={record.event_id for record in records} - previous.keys(),
+            )
         for (project_id, session_id), found in properties.items():
             event_store.replace_session_properties(
                 conn, project_id=project_id, session_id=session_id, properties=found

@@ -258,6 +258,9 @@ ID_TABLES: tuple[str, ...] = (
     "silences",
     "dashboards",
     "shares",
+    "agents",
+    "messages",
+    "workflows",
 )
 
 # -- traces --
@@ -640,4 +643,95 @@ shares = Table(
     UniqueConstraint("token"),
     # Deleting a dashboard deletes its shares.
     Index(None, "project_id", "dashboard_id"),
+)
+
+
+# -- agents, messages and workflows (ActiveWorkflow API) --
+
+# Everything that emits records: a HawkFlow process, a trace event name per event type, a
+# stat, or an agent imported from a workflow file. Derived agents are keyed by what they stand
+# for (kind + ref), so ingest finds them without knowing their id.
+agents = Table(
+    "agents",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # process, stat, event, imported
+    # The process or series id, "<event type>:<event name>", or the guid of an imported agent.
+    Column("ref", String(300), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(100), nullable=False),  # "Agents::Process" …
+    Column("guid", String(32), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    # Kept by the writer and by retention, so listing agents never counts messages.
+    Column("messages_count", BigInteger, nullable=False),
+    Column("options", Text, nullable=False),  # JSON object, from imports
+    Column("schedule", String(16), nullable=True),
+    Column("keep_messages_for", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    UniqueConstraint("project_id", "kind", "ref"),
+    UniqueConstraint("project_id", "guid"),
+)
+
+# One record an agent emitted. No expiry column: a message expires with the raw data
+# (``retention_raw_days``), so expires_at is derived on read and retention deletes by age.
+# No unique index on id alone either: one index fewer on the ingest path; a lookup by id
+# always knows the caller's projects and uses the primary key.
+messages = Table(
+    "messages",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("agent_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON object
+    PrimaryKeyConstraint("project_id", "id"),
+    Index(None, "project_id", "agent_id", "id"),
+    # Retention deletes the oldest messages across projects.
+    Index(None, "created_at"),
+)
+
+# Links between agents: "data" (a source feeds a receiver; trace parent → child, or imported)
+# and "control" (imported control links). An agent's sources are its incoming data links.
+agent_links = Table(
+    "agent_links",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("receiver_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "kind", "source_id", "receiver_id"),
+    Index(None, "project_id", "receiver_id"),
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("guid", String(32), nullable=False),
+    Column("tag_fg_color", String(7), nullable=True),
+    Column("tag_bg_color", String(7), nullable=True),
+    Column("icon", String(100), nullable=True),
+    # "session:<name>" for the workflow Roost keeps per trace session name; None otherwise.
+    Column("auto_key", String(300), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "id"),
+    UniqueConstraint("id"),
+    UniqueConstraint("project_id", "guid"),
+    UniqueConstraint("project_id", "auto_key"),
+)
+
+workflow_agents = Table(
+    "workflow_agents",
+    metadata,
+    Column("project_id", BigInteger, nullable=False),
+    Column("workflow_id", BigInteger, nullable=False),
+    Column("agent_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("project_id", "workflow_id", "agent_id"),
 )

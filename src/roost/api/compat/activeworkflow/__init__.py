@@ -1,0 +1,1 @@
+"""ActiveWorkflow's client REST API (agents, messages, workflows) over Roost's records."""
