@@ -14,7 +14,8 @@ Phases (only one server is under load at any time; the machine has 2 cores and w
              a bare app (traces.py, bare_traces.py).
 5. stathat - StatHat import points/s from a second Roost as the source, and /ez req/s
              (stathat.py).
-6. web     - stat page and 12-chart dashboard drawn in Chromium, JS + CSS gzipped (web.py).
+6. web     - stat page, 12-chart dashboard, a process with 100,000 runs and a 2,000-event
+             session drawn in Chromium; JS + CSS gzipped (web.py).
 7. alerts  - one evaluation pass over 10,000 alerts, against the default alert interval
              (alert_eval.py).
 
@@ -922,6 +923,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
     for label, name in (
         ("stat page 30d@10s", "stat_page_ms"),
         ("dashboard 12 charts", "dashboard_ms"),
+        ("process page, 100k runs", "process_page_ms"),
+        ("session page, 2,000 events", "session_page_ms"),
     ):
         figure = seen[name]
         figures.append(

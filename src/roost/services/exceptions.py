@@ -111,3 +111,10 @@ def set_status(tx: WriteTx, *, project_id: int, group_id: int, status: str) -> G
     ):
         raise NotFound("exception group not found")
     return get_group(tx.conn, project_id=project_id, group_id=group_id)
+
+
+def occurrences_in_run(
+    conn: Connection, *, project_id: int, run_id: int, limit: int
+) -> list[OccurrenceRow]:
+    """The exceptions reported while this run was its process's newest open run."""
+    return exception_store.list_occurrences(conn, project_id=project_id, run_id=run_id, limit=limit)

@@ -354,3 +354,10 @@ def metric_series_of(conn: Connection, *, project_id: int, process_id: int) -> l
     ids += [process.duration_series_id, process.exceptions_series_id]
     found = [series_store.get_series(conn, project_id=project_id, series_id=i) for i in ids]
     return [row for row in found if row is not None]
+
+
+def runs_with_uid(conn: Connection, *, project_id: int, uid: str, limit: int) -> list[RunRow]:
+    """Runs of any process of the project with this uid, newest first (the web's links)."""
+    if not uid:
+        return []
+    return run_store.runs_with_uid(conn, project_id=project_id, uid=uid, limit=limit)

@@ -194,3 +194,14 @@ def export_events(
     """A page of events and how many match in all (HoneyHive's export)."""
     rows = event_search.find_events(conn, project_id=project_id, query=query)
     return rows, event_search.count_events(conn, project_id=project_id, query=query)
+
+
+def sessions_by_ids(
+    conn: Connection, *, project_id: int, session_ids: list[str]
+) -> list[SessionRow]:
+    """These sessions of the project (unknown ids left out), in the order given."""
+    found = (
+        event_store.get_session(conn, project_id=project_id, session_id=session_id)
+        for session_id in session_ids
+    )
+    return [row for row in found if row is not None]

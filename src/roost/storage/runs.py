@@ -415,3 +415,14 @@ def abandon_runs(conn: Connection, *, started_before: int, limit: int) -> int:
         [{"p_project_id": project_id, "p_id": run_id} for project_id, run_id in found],
     )
     return len(found)
+
+
+def runs_with_uid(conn: Connection, *, project_id: int, uid: str, limit: int) -> list[RunRow]:
+    """The project's runs with this uid, newest first (a trace session names its run so)."""
+    rows = conn.execute(
+        select(runs)
+        .where(runs.c.project_id == project_id, runs.c.uid == uid)
+        .order_by(runs.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [_run(row) for row in rows]

@@ -13,7 +13,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from roost.web import assets, pages
-from roost.web.routes import auth, channels, dashboards, home, members, settings, shares, stats
+from roost.web.routes import (
+    agents,
+    auth,
+    channels,
+    dashboards,
+    exceptions,
+    home,
+    members,
+    processes,
+    sessions,
+    settings,
+    shares,
+    stats,
+)
 
 __all__ = ["error_response", "mount", "wants_html"]
 
@@ -42,7 +55,20 @@ class _CachedStatic:
 
 
 def mount(app: FastAPI) -> None:
-    for module in (auth, home, stats, dashboards, shares, settings, members, channels):
+    for module in (
+        auth,
+        home,
+        stats,
+        dashboards,
+        shares,
+        settings,
+        members,
+        channels,
+        processes,
+        exceptions,
+        sessions,
+        agents,
+    ):
         app.include_router(module.router)
     static = StaticFiles(directory=assets.STATIC_DIR, check_dir=False)
     app.mount("/static", GZipMiddleware(_CachedStatic(static), minimum_size=500), name="static")

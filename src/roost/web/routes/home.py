@@ -14,7 +14,7 @@ from roost.domain.stats import Kind
 from roost.domain.times import now_ms
 from roost.services import stats as stat_service
 from roost.storage.series import SeriesRow
-from roost.web import charts, pages
+from roost.web import charts, overview, pages
 from roost.web.pages import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -48,21 +48,26 @@ async def home(request: Request) -> Response:
     kind = kind if kind in {k.value for k in Kind} else ""
     project_id, now = viewer.project_id, now_ms()
 
-    def load(conn: Connection) -> tuple[int, list[StatLine]]:
+    partial_list = bool(request.headers.get("hx-request"))
+
+    def load(conn: Connection) -> tuple[int, list[StatLine], overview.Overview | None]:
         every = stat_service.list_stats(conn, project_id=project_id)
         shown = _matching(every, text, kind)[:MAX_ROWS]
         lines = [
             StatLine(row, charts.sparkline(conn, project_id=project_id, stat_id=row.id, now=now))
             for row in shown
         ]
-        return len(every), lines
+        # The search box's partial updates need the list alone.
+        found = None if partial_list else overview.read(conn, project_id=project_id, now=now)
+        return len(every), lines, found
 
-    total, lines = await pages.read(request, load)
+    total, lines, summary = await pages.read(request, load)
     context = {
         "title": f"{viewer.membership.project} · Roost",
         "nav": "home",
         "total": total,
         "lines": lines,
+        "overview": summary,
         "q": text,
         "kind": kind,
         "spark_width": charts.SPARK_WIDTH,
@@ -70,5 +75,5 @@ async def home(request: Request) -> Response:
         "base_url": str(request.base_url).rstrip("/"),
     }
     # htmx asks for the list alone while the user types in the search box.
-    name = "_stat_list.html" if request.headers.get("hx-request") else "home.html"
+    name = "_stat_list.html" if partial_list else "home.html"
     return render(request, name, context, viewer=viewer)

@@ -64,13 +64,27 @@
     ctx.restore();
   }
 
+  // A line needs two neighbours to show: a lone bucket between gaps would vanish, so values
+  // are also drawn as dots while there are few of them.
+  var FEW_VALUES = 120;
+  function fewValues(u, seriesIndex) {
+    var values = u.data[seriesIndex] || [];
+    var count = 0;
+    for (var i = 0; i < values.length && count <= FEW_VALUES; i++) if (values[i] != null) count++;
+    return count <= FEW_VALUES;
+  }
+
   function options(chart, data, width, height) {
     var isValue = data.kind === "value";
     var utc = chart.utc;
     var axis = { stroke: css("--muted"), grid: { stroke: css("--chart-grid") }, ticks: { stroke: css("--chart-grid") } };
     var series = [{ value: function (u, v) { return v == null ? "—" : formatTime(v, utc); } }];
     if (isValue) {
-      series.push({ label: "mean", stroke: css("--chart-line"), width: 1.5, value: function (u, v) { return formatValue(v); } });
+      series.push({
+        label: "mean", stroke: css("--chart-line"), width: 1.5,
+        points: { show: fewValues, size: 6, fill: css("--chart-line") },
+        value: function (u, v) { return formatValue(v); }
+      });
       series.push({ label: "min", stroke: "transparent", points: { show: false }, value: function (u, v) { return formatValue(v); } });
       series.push({ label: "max", stroke: "transparent", points: { show: false }, value: function (u, v) { return formatValue(v); } });
     } else {
@@ -255,6 +269,27 @@
       }, 100);
     });
     document.body.addEventListener("htmx:afterSwap", localTimes);
+    // The session waterfall: choosing a row loads its event's panel through htmx (the link
+    // itself is a plain page, ?event=…), marks the row and keeps the choice in the URL.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("ol.waterfall a.wf-name");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || !window.htmx) return;
+      event.preventDefault();
+      var list = link.closest("ol.waterfall");
+      var chosen = new URL(link.href).searchParams.get("event") || "";
+      htmx.ajax("GET", list.dataset.eventBase + encodeURIComponent(chosen), {
+        target: "#event-detail", swap: "outerHTML"
+      }).then(function () {
+        list.querySelectorAll("a[aria-current]").forEach(function (el) {
+          el.removeAttribute("aria-current");
+          el.parentElement.classList.remove("wf-selected");
+        });
+        link.setAttribute("aria-current", "true");
+        link.parentElement.classList.add("wf-selected");
+        history.pushState({}, "", link.href);
+        localTimes();
+      });
+    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
