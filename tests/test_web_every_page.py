@@ -41,6 +41,13 @@ def tour(browser: Browser, web_world: WebWorld, owner_state: dict[str, Any]) -> 
     page.wait_for_selector("text=Chart added.")
     board = page.url.split("?")[0]
     share = _share(page, web_world, board)
+    page.goto(f"{base}/settings/alerts")
+    page.fill("#alert-name", "Latency high")
+    page.select_option("#alert-stat", label="api.latency_ms (value)")
+    page.fill("#alert-value", "100")
+    page.click("text=Create alert")
+    page.wait_for_selector("text=Alert “Latency high” created.")
+    alert = page.url
     context.close()
     return {
         "home": f"{base}/",
@@ -51,6 +58,9 @@ def tour(browser: Browser, web_world: WebWorld, owner_state: dict[str, Any]) -> 
         "keys": f"{base}/settings/keys",
         "members": f"{base}/settings/members",
         "channels": f"{base}/settings/channels",
+        "alerts": f"{base}/settings/alerts",
+        "alert": alert,
+        "import": f"{base}/settings/import",
         "share": share,
         "embed": f"{share}/embed",
         "not-found": f"{base}/stats/999999",

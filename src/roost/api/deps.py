@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypeVar
 
 import orjson
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from roost.api.lean import LeanRequest
-from roost.domain.errors import InvalidInput
+from roost.domain.errors import InvalidInput, field_from_location
 from roost.settings import Settings
 from roost.storage.store import Store
 
@@ -54,12 +53,3 @@ async def parse_json_model(request: Request, model: type[ModelT], limit: int) ->
         first = exc.errors()[0]
         field = field_from_location(first.get("loc", ()))
         raise InvalidInput(field, first.get("msg", "is invalid")) from None
-
-
-def field_from_location(location: Sequence[str | int]) -> str:
-    """pydantic's ``("body", "scopes", 0)`` → ``scopes[0]``."""
-    parts = [part for part in location if part not in ("body", "query", "path")]
-    name = ""
-    for part in parts:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "body"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class RoostError(Exception):
     """Base of every expected failure (never a 500)."""
@@ -35,3 +37,12 @@ class KindConflict(InvalidInput):
         super().__init__(
             field, f"stat {stat!r} is a {kind}; a stat's type is fixed by its first point"
         )
+
+
+def field_from_location(location: Sequence[str | int]) -> str:
+    """pydantic's ``("body", "scopes", 0)`` → ``scopes[0]``."""
+    parts = [part for part in location if part not in ("body", "query", "path")]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"

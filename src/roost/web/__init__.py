@@ -15,11 +15,13 @@ from starlette.types import Message, Receive, Scope, Send
 from roost.web import assets, pages
 from roost.web.routes import (
     agents,
+    alerts,
     auth,
     channels,
     dashboards,
     exceptions,
     home,
+    imports,
     members,
     processes,
     sessions,
@@ -64,6 +66,8 @@ def mount(app: FastAPI) -> None:
         settings,
         members,
         channels,
+        alerts,
+        imports,
         processes,
         exceptions,
         sessions,

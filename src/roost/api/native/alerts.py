@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from roost.api.deps import get_store, parse_json_model, read_body
-from roost.api.native.alert_schemas import document_of, parse_alert
 from roost.api.native.common import (
     MAX_ID,
     Before,
@@ -29,6 +28,7 @@ from roost.domain.errors import InvalidInput
 from roost.domain.keys import Scope
 from roost.domain.times import format_iso, now_ms, parse_time
 from roost.services import alerts
+from roost.services.alert_rules import document_of, parse_alert
 from roost.services.alerts import AlertSpec
 from roost.storage.alerts import AlertRow, EventRow, SilenceRow, StateRow
 

@@ -255,9 +255,23 @@
     }, seconds * 1000);
   }
 
+  // Forms whose parts depend on a choice: data-when="kind=threshold delta" shows an element
+  // only while the form's "kind" field has one of those values (without script, all show).
+  function followSwitches(form) {
+    form.querySelectorAll("[data-when]").forEach(function (el) {
+      var rule = el.dataset.when.split("=");
+      var chosen = form.elements[rule[0]];
+      el.hidden = !!chosen && rule[1].split(" ").indexOf(chosen.value) < 0;
+    });
+  }
+
   function start() {
     document.querySelectorAll("input[data-utc-toggle]").forEach(function (box) { box.checked = useUtc(); });
     wireForms();
+    document.querySelectorAll("form[data-switches]").forEach(function (form) {
+      followSwitches(form);
+      form.addEventListener("change", function () { followSwitches(form); });
+    });
     localTimes();
     document.querySelectorAll("[data-chart]").forEach(setUp);
     document.querySelectorAll("[data-refresh]").forEach(refreshEvery);

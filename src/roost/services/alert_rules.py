@@ -1,4 +1,5 @@
-"""The shapes of ``POST|PATCH /api/v1/alerts``: the common fields, then each kind's own.
+"""Alert rules as people write them (``POST|PATCH /api/v1/alerts``, the web form): the common
+fields, then each kind's own.
 
 A request is validated whole (a PATCH is merged into the stored rule first), so a rule in the
 database always passes these checks.
@@ -11,9 +12,8 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from roost.api.deps import field_from_location
 from roost.domain.alerts import AlertKind, RunCondition
-from roost.domain.errors import InvalidInput
+from roost.domain.errors import InvalidInput, field_from_location
 from roost.domain.times import MINUTE, WEEK, YEAR, parse_duration
 from roost.services.alerts import AlertSpec
 
