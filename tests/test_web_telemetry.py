@@ -64,7 +64,8 @@ def test_a_process_page_draws_its_timeline_durations_runs_metrics_and_alerts(
     classes = {bar.get_attribute("class") for bar in bars.all()}
     assert classes == {"bar status-ok", "bar status-failed", "bar status-running"}
     assert "Run run-2: failed" in page.locator("svg.timeline").inner_html()
-    page.wait_for_function("document.querySelectorAll('[data-chart][data-drawn]').length >= 2")
+    # Locator waits, not wait_for_function: the page's CSP forbids the eval that one needs.
+    expect(page.locator("[data-chart][data-drawn]").nth(1)).to_be_attached()
     assert canvas_is_drawn(page)
     assert page.locator("[data-chart] .chart-title", has_text="rows_loaded").count() == 1
     table = page.locator("table.runs tbody tr")
@@ -316,9 +317,8 @@ def test_the_telemetry_pages_are_clean_accessible_and_photographed(
         watched.page.goto(url)
         charts = watched.page.locator("[data-chart]").count()
         if charts:
-            watched.page.wait_for_function(
-                f"document.querySelectorAll('[data-chart][data-drawn]').length >= {charts}"
-            )
+            drawn = watched.page.locator("[data-chart][data-drawn]")
+            expect(drawn.nth(charts - 1)).to_be_attached()
         watched.page.screenshot(path=str(SCREENSHOTS / f"{name}-{scheme}.png"), full_page=True)
         found = axe_violations(watched.page)
         if found or watched.errors or watched.outside:
