@@ -118,12 +118,17 @@ def _hash(name: str) -> bytes:
     return hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()
 
 
+# The RFC 4122 variant (binary 10xx) in place of a hex digit's two high bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}
+
+
 def _format_uuid(raw: bytes, version: int) -> str:
-    digest = bytearray(raw[:16])
-    digest[6] = (digest[6] & 0x0F) | (version << 4)
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """The first 16 bytes of ``raw`` as a UUID string of ``version`` (5 or 7)."""
+    text = raw[:16].hex()  # every span's id comes through here: string slices, no bytearray
+    return (
+        f"{text[:8]}-{text[8:12]}-{version:x}{text[13:16]}-"
+        f"{_VARIANT[text[16]]}{text[17:20]}-{text[20:32]}"
+    )
 
 
 def _uuid5(name: str) -> str:
@@ -292,8 +297,19 @@ def _tokens(value: float | None) -> int | None:
     return None if value is None or value >= 2**62 else round(value)
 
 
+# Any of these keys in metadata or metrics may report usage; most events hold none of them.
+_USAGE_KEYS = frozenset(
+    (*PROMPT_TOKEN_KEYS, *COMPLETION_TOKEN_KEYS, *TOTAL_TOKEN_KEYS, *COST_KEYS, "usage")
+)
+NO_USAGE = Usage()
+
+
 def usage_of(event: TraceEvent) -> Usage:
     """Tokens and cost from metadata (or metrics, or a ``usage`` object) of the event."""
+    if event.metadata.keys().isdisjoint(_USAGE_KEYS) and event.metrics.keys().isdisjoint(
+        _USAGE_KEYS
+    ):
+        return NO_USAGE
     sources: tuple[dict[str, Any], ...] = (event.metadata, event.metrics)
     usage = event.metadata.get("usage")
     if isinstance(usage, dict):
@@ -316,11 +332,18 @@ def unflatten(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     ``a`` is a value and ``a.b`` arrives, ``a.b`` is kept whole at the top level; when ``a.b``
     came first, the value of ``a`` goes under the key ``""`` of ``a``.
     """
-    if all("." not in key for key, _ in pairs):
-        return dict(pairs)  # the usual case: nothing nested
     root: dict[str, Any] = {}
-    made: set[int] = {id(root)}  # the dicts built here, as opposed to values that are dicts
+    made: set[int] | None = None  # the dicts built here, as opposed to values that are dicts
     for key, value in pairs:
+        if "." not in key:
+            existing = root.get(key)
+            if made is not None and type(existing) is dict and id(existing) in made:
+                existing[""] = value
+            else:
+                root[key] = value
+            continue
+        if made is None:
+            made = {id(root)}
         parts = key.split(".")
         node: dict[str, Any] | None = root
         for part in parts[:-1]:
@@ -329,7 +352,7 @@ def unflatten(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             if child is None:
                 child = node[part] = {}
                 made.add(id(child))
-            elif not isinstance(child, dict) or id(child) not in made:
+            elif type(child) is not dict or id(child) not in made:
                 node = None
                 break
             node = child
@@ -338,11 +361,11 @@ def unflatten(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             continue
         last = parts[-1]
         existing = node.get(last)
-        if isinstance(existing, dict) and id(existing) in made:
+        if type(existing) is dict and id(existing) in made:
             existing[""] = value
         else:
             node[last] = value
-    return _listify(root, made)
+    return root if made is None else _listify(root, made)
 
 
 def unflatten_value(pairs: list[tuple[str, Any]]) -> dict[str, Any] | list[Any]:
@@ -352,14 +375,24 @@ def unflatten_value(pairs: list[tuple[str, Any]]) -> dict[str, Any] | list[Any]:
 
 def _listify(node: dict[str, Any], made: set[int]) -> dict[str, Any]:
     for key, value in node.items():
-        if isinstance(value, dict) and id(value) in made:
+        if type(value) is dict and id(value) in made:
             node[key] = _as_list(_listify(value, made))
     return node
 
 
+# "0", "1", … and the sets of the first n of them: list levels are matched by set equality.
+_INDEXES = tuple(str(index) for index in range(64))
+_INDEX_SETS = tuple(frozenset(_INDEXES[:count]) for count in range(len(_INDEXES) + 1))
+
+
 def _as_list(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
-    if node and all(key.isdigit() for key in node):
-        count = len(node)
-        if all(str(index) in node for index in range(count)):
-            return [node[str(index)] for index in range(count)]
+    count = len(node)
+    if not count:
+        return node
+    if count < len(_INDEX_SETS):
+        if node.keys() == _INDEX_SETS[count]:
+            return [node[index] for index in _INDEXES[:count]]
+        return node
+    if all(str(index) in node for index in range(count)):
+        return [node[str(index)] for index in range(count)]
     return node

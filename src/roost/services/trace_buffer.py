@@ -33,7 +33,8 @@ COST_SERIES = "trace.cost"  # counter
 class EventBatch:
     """Events validated and encoded at the edge, ready for one write job."""
 
-    records: list[EventRecord] = field(default_factory=list)
+    # By event id, in the order given.
+    records: dict[str, EventRecord] = field(default_factory=dict)
     # A session event to create, per session referenced, when the session has none yet.
     placeholders: dict[str, EventRecord] = field(default_factory=dict)
     # user_properties of the session events in ``records``, to index.
@@ -43,7 +44,7 @@ class EventBatch:
 
     @property
     def event_ids(self) -> list[str]:
-        return [record.event_id for record in self.records]
+        return list(self.records)
 
 
 def store_batch(tx: WriteTx, project_id: int, batch: EventBatch) -> None:
@@ -74,37 +75,41 @@ class PendingEvents:
     """
 
     def __init__(self) -> None:
-        self.records: dict[tuple[int, str], EventRecord] = {}
-        self.placeholders: dict[tuple[int, str], EventRecord] = {}
+        # By project, then by event (or session) id: a later version of an id replaces it.
+        self.records: dict[int, dict[str, EventRecord]] = {}
+        self.placeholders: dict[int, dict[str, EventRecord]] = {}
         self.properties: dict[tuple[int, str], dict[str, Any]] = {}
 
     def add(self, project_id: int, batch: EventBatch) -> None:
-        for record in batch.records:
-            self.records[(project_id, record.event_id)] = record
-        for session_id, record in batch.placeholders.items():
-            self.placeholders.setdefault((project_id, session_id), record)
+        records = self.records.get(project_id)
+        if records is None:
+            records = self.records[project_id] = {}
+        records.update(batch.records)
+        if batch.placeholders:
+            placeholders = self.placeholders.get(project_id)
+            if placeholders is None:
+                placeholders = self.placeholders[project_id] = {}
+            for session_id, record in batch.placeholders.items():
+                placeholders.setdefault(session_id, record)
         for session_id, properties in batch.properties.items():
             self.properties[(project_id, session_id)] = properties
 
     def flush(self, tx: WriteTx) -> None:
-        by_project: dict[int, list[EventRecord]] = {}
-        for (project_id, _), record in self.records.items():
-            by_project.setdefault(project_id, []).append(record)
-        placeholders: dict[int, list[EventRecord]] = {}
-        for (project_id, session_id), record in self.placeholders.items():
-            if (project_id, session_id) not in self.records:
-                placeholders.setdefault(project_id, []).append(record)
-        properties = self.properties
+        by_project, placeholders, properties = self.records, self.placeholders, self.properties
         self.records, self.placeholders, self.properties = {}, {}, {}
         conn = tx.conn
         for project_id in by_project.keys() | placeholders.keys():
-            records = by_project.get(project_id, [])
+            found = by_project.get(project_id, {})
+            records = list(found.values())
+            missing = [
+                record
+                for session_id, record in placeholders.get(project_id, {}).items()
+                if session_id not in found
+            ]
             previous = event_store.stored_contributions(
-                conn, project_id=project_id, event_ids=[record.event_id for record in records]
+                conn, project_id=project_id, event_ids=list(found)
             )
-            event_store.insert_missing_events(
-                conn, project_id=project_id, records=placeholders.get(project_id, [])
-            )
+            event_store.insert_missing_events(conn, project_id=project_id, records=missing)
             event_store.write_events(conn, project_id=project_id, records=records)
             event_store.add_session_totals(
                 conn,
@@ -113,19 +118,18 @@ class PendingEvents:
                     (record, previous.get(record.event_id)) for record in records
                 ),
             )
-            for record in records:
-                if record.event_id not in previous:
-                    _record_points(tx, project_id, record)
+            new = [record for record in records if record.event_id not in previous]
+            _record_points(tx, project_id, new)
             # ActiveWorkflow: messages, agents, their links and per-session-name workflows.
             agent_service.record_trace_events(
                 tx,
                 project_id=project_id,
                 records=records,
-                new_ids={record.event_id for record in records} - previous.keys(),
+                new_ids={record.event_id for record in new},
             )
-        for (project_id, session_id), found in properties.items():
+        for (project_id, session_id), found_properties in properties.items():
             event_store.replace_session_properties(
-                conn, project_id=project_id, session_id=session_id, properties=found
+                conn, project_id=project_id, session_id=session_id, properties=found_properties
             )
 
 
@@ -142,29 +146,48 @@ def session_deltas(
     """
     totals: dict[str, list[Any]] = {}
     for new, old in changes:
-        _add_share(totals, new, 1)
+        acc = totals.get(new.session_id)
+        if acc is None:
+            acc = totals[new.session_id] = _empty_share()
+        # Written out for the new version (every event of every commit comes through here).
+        if new.start_time < acc[0]:
+            acc[0] = new.start_time
+        if new.end_time > acc[1]:
+            acc[1] = new.end_time
+        if new.event_type != EventType.SESSION:
+            acc[2] += 1
+            if new.event_type == EventType.MODEL:
+                acc[3] += 1
+        if new.has_error:
+            acc[4] += new.has_error
+        if new.prompt_tokens or new.completion_tokens or new.total_tokens or new.cost:
+            acc[5] += new.prompt_tokens or 0
+            acc[6] += new.completion_tokens or 0
+            acc[7] += new.total_tokens or 0
+            acc[8] += new.cost or 0.0
         if old is not None:
-            _add_share(totals, old, -1)
+            _take_back(totals, old)
     return [SessionDelta(session_id, *values) for session_id, values in totals.items()]
 
 
-def _add_share(totals: dict[str, list[Any]], event: Contribution | EventRecord, sign: int) -> None:
+def _empty_share() -> list[Any]:
+    # A share that only takes back leaves the times alone: MAX_MS and 0 never win.
+    return [float(MAX_MS), 0.0, 0, 0, 0, 0, 0, 0, 0.0]
+
+
+def _take_back(totals: dict[str, list[Any]], event: Contribution) -> None:
     acc = totals.get(event.session_id)
     if acc is None:
-        # A share that only takes back leaves the times alone: MAX_MS and 0 never win.
-        acc = totals[event.session_id] = [float(MAX_MS), 0.0, 0, 0, 0, 0, 0, 0, 0.0]
-    if sign > 0:
-        acc[0] = min(acc[0], event.start_time)
-        acc[1] = max(acc[1], event.end_time)
+        acc = totals[event.session_id] = _empty_share()
     if event.event_type != EventType.SESSION:
-        acc[2] += sign
+        acc[2] -= 1
         if event.event_type == EventType.MODEL:
-            acc[3] += sign
-    acc[4] += sign * event.has_error
-    acc[5] += sign * (event.prompt_tokens or 0)
-    acc[6] += sign * (event.completion_tokens or 0)
-    acc[7] += sign * (event.total_tokens or 0)
-    acc[8] += sign * (event.cost or 0.0)
+            acc[3] -= 1
+    acc[4] -= event.has_error
+    acc[5] -= event.prompt_tokens or 0
+    acc[6] -= event.completion_tokens or 0
+    acc[7] -= event.total_tokens or 0
+    acc[8] -= event.cost or 0.0
 
 
 # -- series ---------------------------------------------------------------------------------
@@ -190,16 +213,38 @@ def _series_id(
     return found
 
 
-def _record_points(tx: WriteTx, project_id: int, record: EventRecord) -> None:
-    ts, now, kind = int(record.start_time), record.received_at, record.event_type
-    add = tx.points.add
-    add(project_id, _series_id(tx, project_id, EVENTS_SERIES, Kind.COUNTER, kind, now), ts, 1.0)
-    if kind != EventType.SESSION:
-        series_id = _series_id(tx, project_id, LATENCY_SERIES, Kind.VALUE, kind, now)
-        add(project_id, series_id, ts, record.duration)
-    record_changes(
-        tx, project_id, ts, now, kind, record.has_error, record.total_tokens, record.cost
-    )
+def _record_points(tx: WriteTx, project_id: int, records: list[EventRecord]) -> None:
+    """The series points of new events: one count each, a latency for each non-session."""
+    by_type: dict[str, list[EventRecord]] = {}
+    for record in records:
+        group = by_type.get(record.event_type)
+        if group is None:
+            group = by_type[record.event_type] = []
+        group.append(record)
+    points = tx.points
+    for kind, group in by_type.items():
+        # A series made for these points is as old as the first of them.
+        now = group[0].received_at
+        times = [int(record.start_time) for record in group]
+        series_id = _series_id(tx, project_id, EVENTS_SERIES, Kind.COUNTER, kind, now)
+        points.extend_series(project_id, series_id, times, [1.0] * len(group))
+        if kind != EventType.SESSION:
+            series_id = _series_id(tx, project_id, LATENCY_SERIES, Kind.VALUE, kind, now)
+            points.extend_series(
+                project_id, series_id, times, [record.duration for record in group]
+            )
+    for record in records:
+        if record.has_error or record.total_tokens or record.cost:
+            record_changes(
+                tx,
+                project_id,
+                int(record.start_time),
+                record.received_at,
+                record.event_type,
+                record.has_error,
+                record.total_tokens,
+                record.cost,
+            )
 
 
 def record_changes(

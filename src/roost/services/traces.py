@@ -53,7 +53,7 @@ def prepare(
     if session is not None:
         record = event_store.encode_event(session, usage_of(session), received_at)
         batch.session = (session, record)
-    by_id: dict[str, EventRecord] = {}
+    records, placeholders = batch.records, batch.placeholders
     for event in events:
         try:
             record = event_store.encode_event(event, usage_of(event), received_at)
@@ -62,12 +62,11 @@ def prepare(
                 raise
             rejected.append(f"event {event.event_name!r}: {exc}")
             continue
-        by_id[event.event_id] = record
-        if event.is_session:
+        records[event.event_id] = record
+        if event.event_type == EventType.SESSION:
             batch.properties[event.session_id] = event.user_properties
-        elif event.session_id not in batch.placeholders:
-            batch.placeholders[event.session_id] = _placeholder(event, received_at)
-    batch.records = list(by_id.values())
+        elif event.session_id not in placeholders:
+            placeholders[event.session_id] = _placeholder(event, received_at)
     for session_id in batch.properties:
         batch.placeholders.pop(session_id, None)
     if session is not None:
@@ -138,7 +137,9 @@ def _start_in(
     flush_pending(tx)
     stored = event_store.get_event(conn, project_id=project_id, event_id=session.event_id)
     if stored is None:
-        batch = EventBatch([record], {}, {session.session_id: session.user_properties})
+        batch = EventBatch(
+            {record.event_id: record}, {}, {session.session_id: session.user_properties}
+        )
         store_batch(tx, project_id, batch)
         flush_pending(tx)  # the caller answers with the stored session
     elif stored.event_type != EventType.SESSION:

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
 
 from roost.domain.traces import BUCKETS
 from roost.storage.events import EventRow, event_row
@@ -91,6 +101,10 @@ def _condition(condition: Condition) -> ColumnElement[bool]:
         return _contains(column, str(value))
     if op == "not_contains":
         return or_(column.is_(None), not_(_contains(column, str(value))))
+    if op == "eq" and condition.field == "has_error" and value == 1:
+        # A literal, not a bound value: only then may the database use the index that holds
+        # the failed events alone (see schema.py).
+        return column == literal_column("1")
     compare = {
         "eq": column.__eq__,
         "ne": column.__ne__,

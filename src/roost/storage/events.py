@@ -1,37 +1,37 @@
 """Trace events, per-session totals and session properties: the SQL.
 
-The ingest path writes events as multi-row upserts at driver level (``dialects.insert_many``);
-everything else is SQLAlchemy Core. The seven JSON buckets are stored as JSON text and read
-back as text, so a response can embed them without parsing (``orjson.Fragment``).
+The ingest path runs at driver level, a few multi-row statements per group commit
+(``dialects.insert_rows``); everything else is SQLAlchemy Core. The seven JSON buckets are
+stored as JSON text and read back as text, so a response can embed them without parsing
+(``orjson.Fragment``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    bindparam,
     delete,
     exists,
     select,
-    text,
     tuple_,
     update,
 )
 
 from roost.domain.errors import InvalidInput
-from roost.domain.traces import TraceEvent, Usage
+from roost.domain.traces import BUCKETS, TraceEvent, Usage
 from roost.storage import dialects
 from roost.storage.schema import trace_events, trace_session_properties, trace_sessions
 
 MAX_PROPERTY = 255
-MAX_IDS_PER_QUERY = 10_000
+
+T = TypeVar("T")
 
 
 class EventRecord(NamedTuple):
@@ -65,11 +65,51 @@ class EventRecord(NamedTuple):
 
 COLUMNS = ("project_id", *EventRecord._fields)
 WIDTH = len(COLUMNS)
+_INSERT = f"INSERT INTO trace_events ({', '.join(COLUMNS)}) VALUES {{rows}} "
 _UPSERT = (
-    f"INSERT INTO trace_events ({', '.join(COLUMNS)}) VALUES {{rows}} "
-    "ON CONFLICT (project_id, event_id) DO UPDATE SET "
+    _INSERT
+    + "ON CONFLICT (project_id, event_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[2:])
 )
+_INSERT_MISSING = _INSERT + "ON CONFLICT (project_id, event_id) DO NOTHING"
+
+
+# The ingest path's statements have a few fixed sizes. SQLite compiles a statement anew for
+# every new number of rows (at 25 values a row that costs it twice what running it does) and
+# commits seldom hold the same number of rows; a statement of a size seen before comes from
+# the driver's cache. So each statement's rows (or ids) are padded up to the next size with
+# copies of the last one, which an upsert, an insert that ignores conflicts or an IN list
+# takes to the same effect. Still one statement, not one per power of two: each statement
+# hands the GIL to the event loop and waits to get it back.
+MAX_ROWS = 1024  # per statement: 25 values a row stay within SQLite's 32,766
+_SIZES = (1, 2, 4, 8, 16, 32, *range(64, MAX_ROWS + 1, 64))
+
+
+def _size(count: int) -> int:
+    return next(size for size in _SIZES if size >= count)
+
+
+def _statements(items: Sequence[T]) -> Iterator[list[T]]:
+    """``items`` in runs of at most MAX_ROWS, each padded to one of a few sizes."""
+    for start in range(0, len(items), MAX_ROWS):
+        run = list(items[start : start + MAX_ROWS])
+        missing = _size(len(run)) - len(run)
+        yield run + [run[-1]] * missing if missing else run
+
+
+def _insert(conn: Connection, template: str, rows: Sequence[tuple[Any, ...]], width: int) -> None:
+    """Run an idempotent insert (one that may see a row twice) for ``rows``."""
+    if not rows:
+        return
+    if dialects.is_postgresql(conn):  # one pipelined executemany: nothing to compile per size
+        dialects.insert_many(conn, template, rows, width)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for run in _statements(rows):
+            dialects.insert_rows(cursor, template, run, width, postgresql=False)
+    finally:
+        cursor.close()
 
 
 def encode_json(value: Any, field: str) -> str:
@@ -81,8 +121,26 @@ def encode_json(value: Any, field: str) -> str:
         raise InvalidInput(field, "is nested too deeply to store") from None
 
 
+_BUCKET_FIELDS = (*BUCKETS, "children_ids")
+
+
 def encode_event(event: TraceEvent, usage: Usage, received_at: int) -> EventRecord:
     """The row for an event; raises InvalidInput for a bucket that cannot be stored."""
+    dumps = orjson.dumps
+    try:
+        # Written out, not looped: every stored event comes through here.
+        inputs = dumps(event.inputs).decode() if event.inputs else "{}"
+        outputs = dumps(event.outputs).decode() if event.outputs else "{}"
+        config = dumps(event.config).decode() if event.config else "{}"
+        metadata = dumps(event.metadata).decode() if event.metadata else "{}"
+        metrics = dumps(event.metrics).decode() if event.metrics else "{}"
+        feedback = dumps(event.feedback).decode() if event.feedback else "{}"
+        properties = dumps(event.user_properties).decode() if event.user_properties else "{}"
+        children = dumps(event.children_ids).decode() if event.children_ids else "[]"
+    except orjson.JSONEncodeError:
+        for name in _BUCKET_FIELDS:  # which bucket it was
+            encode_json(getattr(event, name), name)
+        raise
     return EventRecord(
         event.event_id,
         event.session_id,
@@ -93,20 +151,20 @@ def encode_event(event: TraceEvent, usage: Usage, received_at: int) -> EventReco
         event.start_time,
         event.end_time,
         event.duration,
-        1 if event.error is not None else 0,
+        0 if event.error is None else 1,
         event.error,
         usage.prompt_tokens,
         usage.completion_tokens,
         usage.total_tokens,
         usage.cost,
-        encode_json(event.inputs, "inputs"),
-        encode_json(event.outputs, "outputs"),
-        encode_json(event.config, "config"),
-        encode_json(event.metadata, "metadata"),
-        encode_json(event.metrics, "metrics"),
-        encode_json(event.feedback, "feedback"),
-        encode_json(event.user_properties, "user_properties"),
-        encode_json(event.children_ids, "children_ids"),
+        inputs,
+        outputs,
+        config,
+        metadata,
+        metrics,
+        feedback,
+        properties,
+        children,
         received_at,
     )
 
@@ -129,9 +187,9 @@ class Contribution(NamedTuple):
     cost: float | None
 
 
-_STORED = select(*(trace_events.c[name] for name in Contribution._fields)).where(
-    trace_events.c.project_id == bindparam("project_id"),
-    trace_events.c.event_id.in_(bindparam("event_ids", expanding=True)),
+_STORED = (
+    f"SELECT {', '.join(Contribution._fields)} FROM trace_events "
+    "WHERE project_id = ? AND event_id IN ({marks})"
 )
 
 
@@ -140,29 +198,23 @@ def stored_contributions(
 ) -> dict[str, Contribution]:
     """The stored versions of these events, if any (a re-delivery replaces them)."""
     found: dict[str, Contribution] = {}
-    # In chunks: SQLite takes at most 32,766 bound values per statement.
-    for start in range(0, len(event_ids), MAX_IDS_PER_QUERY):
-        chunk = list(event_ids[start : start + MAX_IDS_PER_QUERY])
-        rows = conn.execute(_STORED, {"project_id": project_id, "event_ids": chunk})
-        found.update((row[0], Contribution(*row)) for row in rows)
+    for run in _statements(event_ids):
+        sql = _STORED.format(marks=",".join("?" * len(run)))
+        for row in dialects.driver_rows(conn, sql, (project_id, *run)):
+            found[row[0]] = Contribution._make(row)
     return found
 
 
 def write_events(conn: Connection, *, project_id: int, records: Sequence[EventRecord]) -> None:
     """Insert or replace events (the same id again overwrites, never duplicates)."""
-    dialects.insert_many(conn, _UPSERT, [(project_id, *record) for record in records], WIDTH)
+    _insert(conn, _UPSERT, [(project_id, *record) for record in records], WIDTH)
 
 
 def insert_missing_events(
     conn: Connection, *, project_id: int, records: Sequence[EventRecord]
 ) -> None:
     """Insert events whose id is not stored yet (auto-created sessions); keep the others."""
-    if records:
-        dialects.insert_ignoring_conflicts(
-            conn,
-            trace_events,
-            [dict(zip(COLUMNS, (project_id, *record), strict=True)) for record in records],
-        )
+    _insert(conn, _INSERT_MISSING, [(project_id, *record) for record in records], WIDTH)
 
 
 class SessionDelta(NamedTuple):
@@ -179,11 +231,8 @@ class SessionDelta(NamedTuple):
 
 
 # Portable upsert: CASE instead of least()/greatest() (SQLite spells them min()/max()).
-_ADD_TOTALS = text(
-    "INSERT INTO trace_sessions (project_id, session_id, start_time, end_time, event_count, "
-    "model_event_count, error_count, prompt_tokens, completion_tokens, total_tokens, cost) "
-    "VALUES (:project_id, :session_id, :start_time, :end_time, :event_count, "
-    ":model_event_count, :error_count, :prompt_tokens, :completion_tokens, :total_tokens, :cost) "
+_ADD_TOTALS = (
+    f"INSERT INTO trace_sessions (project_id, {', '.join(SessionDelta._fields)}) VALUES {{rows}} "
     "ON CONFLICT (project_id, session_id) DO UPDATE SET "
     "start_time = CASE WHEN excluded.start_time < trace_sessions.start_time "
     "THEN excluded.start_time ELSE trace_sessions.start_time END, "
@@ -193,14 +242,16 @@ _ADD_TOTALS = text(
         f"{name} = trace_sessions.{name} + excluded.{name}" for name in SessionDelta._fields[3:]
     )
 )
+_TOTALS_WIDTH = 1 + len(SessionDelta._fields)
 
 
 def add_session_totals(
     conn: Connection, *, project_id: int, deltas: Iterable[SessionDelta]
 ) -> None:
-    rows = [{"project_id": project_id, **delta._asdict()} for delta in deltas]
-    if rows:
-        conn.execute(_ADD_TOTALS, rows)
+    """Add to the sessions' totals: one delta per session (a statement may not update a row
+    twice on PostgreSQL, and padding would add twice, so the few rows go as they are)."""
+    rows = [(project_id, *delta) for delta in deltas]
+    dialects.insert_many(conn, _ADD_TOTALS, rows, _TOTALS_WIDTH)
 
 
 def update_event(
@@ -314,15 +365,15 @@ def child_ids(
     found: dict[str, list[str]] = {}
     if not parent_ids:
         return found
+    # Sorted here, not by the database: asked to sort, SQLite reads every event of the
+    # project along the start_time index instead of the few children along parent_id's.
     rows = conn.execute(
-        select(trace_events.c.parent_id, trace_events.c.event_id)
-        .where(
+        select(trace_events.c.parent_id, trace_events.c.event_id, trace_events.c.start_time).where(
             trace_events.c.project_id == project_id,
             trace_events.c.parent_id.in_(list(parent_ids)),
         )
-        .order_by(trace_events.c.start_time, trace_events.c.event_id)
     )
-    for parent_id, event_id in rows:
+    for parent_id, event_id, _ in sorted(rows, key=lambda row: (row[2], row[1])):
         found.setdefault(parent_id, []).append(event_id)
     return found
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -301,14 +302,24 @@ trace_events = Table(
     Column("children_ids", Text, nullable=False),
     Column("received_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("project_id", "event_id"),
+    # Every span insert touches every index, so only those a query needs (migration 0010):
+    # a session's events, oldest first (and "sessions holding an event named …").
     Index(None, "project_id", "session_id", "start_time"),
+    # An event's children; the parents and children a batch links (ActiveWorkflow agents).
     Index(None, "project_id", "parent_id"),
+    # Every search, newest first; type and time filters are read along it.
     Index(None, "project_id", "start_time"),
-    Index(None, "project_id", "end_time"),
-    Index(None, "project_id", "event_type", "start_time"),
+    # Search by event name, the filter the web app and the API offer.
     Index(None, "project_id", "event_name", "start_time"),
-    Index(None, "project_id", "duration"),
-    Index(None, "project_id", "has_error", "start_time"),
+    # Failed events only, newest first: a span without an error never touches this index. A
+    # query must spell ``has_error = 1`` as a literal to use it (``event_search``).
+    Index(
+        "ix_trace_events_errors",
+        "project_id",
+        "start_time",
+        sqlite_where=text("has_error = 1"),
+        postgresql_where=text("has_error = 1"),
+    ),
 )
 
 # Per-session totals, updated in the same transaction as the events, so listing sessions

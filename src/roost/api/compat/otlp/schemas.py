@@ -40,15 +40,17 @@ _SPAN_KINDS = {
 MAX_VALUE_DEPTH = 32
 
 
-@dataclass(slots=True)
-class SpanEvent:
+# Structs, not dataclasses: built in C, one per span, and left out of the garbage collector's
+# work (gc=False: a span only refers to the decoded values below it, never back to itself).
+
+
+class SpanEvent(msgspec.Struct, gc=False):
     name: str
     time_ns: int
     attributes: dict[str, Any]
 
 
-@dataclass(slots=True)
-class Span:
+class Span(msgspec.Struct, gc=False):
     trace_id: str  # lower-case hex
     span_id: str
     parent_span_id: str  # "" for a root span
@@ -60,7 +62,7 @@ class Span:
     resource: dict[str, Any]
     status_code: int = 0
     status_message: str = ""
-    events: list[SpanEvent] = field(default_factory=list)
+    events: list[SpanEvent] = []
 
 
 @dataclass(slots=True)
@@ -251,6 +253,10 @@ def decode_json(body: bytes) -> Decoded:
 
 def _from_structs(request: _Request) -> Decoded:
     decoded = Decoded()
+    spans, rejected = decoded.spans, decoded.rejected
+    # The spans of a batch share their trace ids and name the same parents: read each once.
+    trace_ids: dict[str, str | None] = {}
+    parent_ids: dict[str, str | None] = {}
     for resource_spans in request.resourceSpans:
         resource = (
             _struct_attributes(resource_spans.resource.attributes)
@@ -259,37 +265,49 @@ def _from_structs(request: _Request) -> Decoded:
         )
         for scope_spans in resource_spans.scopeSpans:
             for span in scope_spans.spans:
-                trace_id = _json_id(span.traceId, 16)
+                trace_id = trace_ids.get(span.traceId, _UNSEEN)
+                if trace_id is _UNSEEN:
+                    trace_id = trace_ids[span.traceId] = _json_id(span.traceId, 16)
                 span_id = _json_id(span.spanId, 8)
-                parent_id = _json_id(span.parentSpanId, 8) if span.parentSpanId else ""
+                parent_id: str | None = ""
+                if span.parentSpanId:
+                    parent_id = parent_ids.get(span.parentSpanId, _UNSEEN)
+                    if parent_id is _UNSEEN:
+                        parent_id = parent_ids[span.parentSpanId] = _json_id(span.parentSpanId, 8)
                 if not trace_id or not span_id or parent_id is None:
-                    decoded.rejected.append(f"span {span.name!r}: an id is missing or malformed")
+                    rejected.append(f"span {span.name!r}: an id is missing or malformed")
                     continue
                 status = span.status
-                decoded.spans.append(
+                kind = span.kind
+                spans.append(
                     Span(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        parent_span_id=parent_id,
-                        name=span.name,
-                        kind=_enum(span.kind, _SPAN_KINDS),
-                        start_ns=_json_int(span.startTimeUnixNano),
-                        end_ns=_json_int(span.endTimeUnixNano),
-                        attributes=_struct_attributes(span.attributes),
-                        resource=resource,
-                        status_code=_enum(status.code, _STATUS_CODES) if status else 0,
-                        status_message=status.message if status else "",
-                        events=[
+                        trace_id,
+                        span_id,
+                        parent_id,
+                        span.name,
+                        kind if type(kind) is int else _enum(kind, _SPAN_KINDS),
+                        _json_int(span.startTimeUnixNano),
+                        _json_int(span.endTimeUnixNano),
+                        _struct_attributes(span.attributes),
+                        resource,
+                        _enum(status.code, _STATUS_CODES) if status else 0,
+                        status.message if status else "",
+                        [
                             SpanEvent(
                                 event.name,
                                 _json_int(event.timeUnixNano),
                                 _struct_attributes(event.attributes),
                             )
                             for event in span.events
-                        ],
+                        ]
+                        if span.events
+                        else [],
                     )
                 )
     return decoded
+
+
+_UNSEEN: Any = object()
 
 
 def _struct_attributes(pairs: list[_KeyValue]) -> dict[str, Any]:
@@ -308,10 +326,13 @@ def _struct_attributes(pairs: list[_KeyValue]) -> dict[str, Any]:
 def _struct_value(value: _Value, depth: int) -> Any:
     if value.stringValue is not None:
         return value.stringValue
-    if value.intValue is not None:
-        return _json_value({"intValue": value.intValue}, depth)
-    if value.doubleValue is not None:
-        return _json_value({"doubleValue": value.doubleValue}, depth)
+    whole = value.intValue
+    if whole is not None:
+        # An int as it is; a string (OTLP/JSON's usual spelling) as the lenient reader reads it.
+        return whole if type(whole) is int else _json_value({"intValue": whole}, depth)
+    double = value.doubleValue
+    if double is not None:
+        return double if type(double) is float else _json_value({"doubleValue": double}, depth)
     if value.boolValue is not None:
         return value.boolValue
     if depth >= MAX_VALUE_DEPTH:
@@ -439,13 +460,13 @@ def _text(value: object) -> str:
 
 
 def _json_int(value: object) -> int:
+    if type(value) is str:  # OTLP/JSON's spelling of a 64-bit integer
+        return int(value) if value.isascii() and value.isdigit() and len(value) <= 20 else 0
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
         return value
     if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str) and value.isdigit() and len(value) <= 20:
         return int(value)
     return 0
 

@@ -13,6 +13,7 @@ session derived from its trace id, so plain OpenTelemetry traces become sessions
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -154,6 +155,56 @@ def _classify(key: str) -> tuple[Any, ...]:
     return (_META,)
 
 
+# (name in the bucket, attribute key) pairs, in the attributes' order.
+Names = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where the attributes of one set of keys go, worked out once per key set: the spans of
+    one instrumented function carry the same keys in the same order, span after span."""
+
+    meta: tuple[str, ...]  # kept in metadata under their own key
+    buckets: tuple[tuple[str, bool, Names], ...]  # (bucket, any name nested?, names)
+    families: tuple[tuple[str, str, Names], ...]  # (bucket, key, names below the prefix)
+    implied: tuple[tuple[str, str, str], ...]  # (bucket, key, attribute key)
+
+
+_plans: dict[tuple[str, ...], _Plan] = {}
+MAX_PLANS = 1_000
+
+
+def _plan(keys: tuple[str, ...]) -> _Plan:
+    meta: list[str] = []
+    buckets: dict[str, list[tuple[str, str]]] = {}
+    families: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    implied: list[tuple[str, str, str]] = []
+    for key in keys:
+        route = _route(key)
+        kind = route[0]
+        if kind == _BUCKET:
+            buckets.setdefault(route[1], []).append((route[2], key))
+        elif kind == _META:
+            meta.append(key)
+        elif kind == _PLACE:
+            implied.append((route[1], route[2], key))
+        elif kind == _FAMILY:
+            families.setdefault((route[1], route[2]), []).append((route[3], key))
+    plan = _Plan(
+        tuple(meta),
+        tuple(
+            (bucket, any("." in name for name, _ in names), tuple(names))
+            for bucket, names in buckets.items()
+        ),
+        tuple((bucket, name, tuple(names)) for (bucket, name), names in families.items()),
+        tuple(implied),
+    )
+    if len(_plans) >= MAX_PLANS:
+        _plans.clear()
+    _plans[keys] = plan
+    return plan
+
+
 class SpanMapper:
     """Maps the spans of one request to events.
 
@@ -190,45 +241,45 @@ class SpanMapper:
             session_id = self.session_id(session_value)
         else:
             session_id = trace_session_id(span.trace_id)
+        resource = span.resource
+        service_name = resource.get("service.name") if resource else None
         # The name of the session, if it has to be created for this span.
-        session_name = attrs.get("honeyhive.session_name") or span.resource.get("service.name")
+        session_name = attrs.get("honeyhive.session_name") or service_name
         if span.parent_span_id:
             parent_id = self.event_id(span.trace_id, span.parent_span_id)
         else:
             parent_id = parse_uuid(attrs.get("honeyhive.parent_id")) or session_id
 
-        buckets: dict[str, dict[str, Any]] = {name: {} for name in BUCKETS}
-        flattened: dict[str, list[tuple[str, Any]]] = {}
-        implied: list[tuple[str, str, Any]] = []  # (bucket, key, value) from conventions
-        families: dict[tuple[str, str], list[tuple[str, Any]]] = {}
-        metadata = buckets["metadata"]
-        for key, value in attrs.items():
-            route = _route(key)
-            kind = route[0]
-            if kind == _BUCKET:
-                flattened.setdefault(route[1], []).append((route[2], _decoded(value)))
-            elif kind == _META:
-                metadata[key] = value
-            elif kind == _PLACE:
-                implied.append((route[1], route[2], _decoded(value)))
-            elif kind == _FAMILY:
-                families.setdefault((route[1], route[2]), []).append((route[3], _decoded(value)))
-        for bucket, pairs in flattened.items():
-            buckets[bucket].update(unflatten(pairs))
-        for (bucket, name), pairs in families.items():
-            found = unflatten_value(pairs)
+        keys = tuple(attrs)
+        plan = _plans.get(keys) or _plan(keys)
+        metadata = {key: attrs[key] for key in plan.meta}
+        buckets: dict[str, dict[str, Any]] = {
+            "inputs": {},
+            "outputs": {},
+            "config": {},
+            "metadata": metadata,
+            "metrics": {},
+            "feedback": {},
+            "user_properties": {},
+        }
+        # What the HoneyHive SDK set explicitly wins over what a convention implies.
+        for bucket, nested, names in plan.buckets:
+            pairs = [(name, _decoded(attrs[key])) for name, key in names]
+            buckets[bucket].update(unflatten(pairs) if nested else pairs)
+        for bucket, name, names in plan.families:
+            found = unflatten_value([(rest, _decoded(attrs[key])) for rest, key in names])
             buckets[bucket].setdefault(name, found if bucket == "config" else _messages(found))
-        for bucket, name, value in implied:
-            buckets[bucket].setdefault(name, value)
+        for bucket, name, key in plan.implied:
+            buckets[bucket].setdefault(name, _decoded(attrs[key]))
         if "llm.invocation_parameters" in attrs:
             _add_invocation_parameters(buckets, attrs)
-        if "service.name" in span.resource:
-            metadata.setdefault("service.name", span.resource["service.name"])
+        if resource and "service.name" in resource:
+            metadata.setdefault("service.name", service_name)
 
         start = span.start_ns / 1e6
         end = max(start, span.end_ns / 1e6)
         duration = attrs.get("honeyhive_duration_ms")
-        if (
+        if (type(duration) is not float or not math.isfinite(duration)) and (
             isinstance(duration, bool)
             or not isinstance(duration, int | float)
             or not math.isfinite(duration)
@@ -239,33 +290,36 @@ class SpanMapper:
         if not isinstance(event_name, str) or not event_name:
             event_name = span.name or UNKNOWN
         source = _first_text(attrs, SOURCE_KEYS) or self.source or UNKNOWN
-        return TraceEvent(
-            event_id=self.event_id(span.trace_id, span.span_id),
-            session_id=session_id,
-            parent_id=parent_id,
-            event_type=_event_type(attrs),
-            event_name=clip_text(event_name, MAX_NAME),
-            source=clip_text(source, MAX_SOURCE),
-            start_time=start,
-            end_time=end,
-            duration=max(0.0, float(duration)),
-            error=clip_text(error, MAX_ERROR) if error is not None else None,
-            inputs=buckets["inputs"],
-            outputs=buckets["outputs"],
-            config=buckets["config"],
-            metadata=metadata,
-            metrics=buckets["metrics"],
-            feedback=buckets["feedback"],
-            user_properties=buckets["user_properties"],
-            session_name=clip_text(session_name, MAX_NAME)
-            if isinstance(session_name, str)
-            else None,
+        return TraceEvent(  # positional: the order of TraceEvent's fields
+            self.event_id(span.trace_id, span.span_id),
+            session_id,
+            parent_id,
+            _event_type(attrs),
+            clip_text(event_name, MAX_NAME),
+            clip_text(source, MAX_SOURCE),
+            start,
+            end,
+            max(0.0, float(duration)),
+            clip_text(error, MAX_ERROR) if error is not None else None,
+            buckets["inputs"],
+            buckets["outputs"],
+            buckets["config"],
+            metadata,
+            buckets["metrics"],
+            buckets["feedback"],
+            buckets["user_properties"],
+            [],
+            clip_text(session_name, MAX_NAME) if isinstance(session_name, str) else None,
         )
 
 
 def spans_to_events(spans: list[Span], *, source: str | None) -> list[TraceEvent]:
     mapper = SpanMapper(source)
     return [mapper.event(span) for span in spans]
+
+
+_OPENERS = frozenset("{[")
+_CLOSERS = frozenset("}]")
 
 
 def _first_text(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -278,7 +332,7 @@ def _first_text(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 def _decoded(value: Any) -> Any:
     """Dict and list arguments arrive as JSON strings; anything else stays as it is."""
-    if isinstance(value, str) and value[:1] in ("{", "[") and value[-1:] in ("}", "]"):
+    if type(value) is str and value[:1] in _OPENERS and value[-1:] in _CLOSERS:
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
@@ -321,6 +375,8 @@ def _event_type(attrs: dict[str, Any]) -> str:
 
 def _error(span: Span, metadata: dict[str, Any]) -> str | None:
     """honeyhive_error, else the status message of a failed span; exceptions go to metadata."""
+    if not span.events and not span.status_code and "honeyhive_error" not in span.attributes:
+        return None  # the usual span
     exceptions: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for event in span.events:
