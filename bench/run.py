@@ -5,7 +5,9 @@
 Phases (only one server is under load at any time; the machine has 2 cores and wrk takes one):
 
 1. ingest  - single-point POST /v1/ingest with wrk, Roost vs a bare Starlette app (bare_app.py);
-             then HawkFlow's /v1/metrics (3 items) and /v1/start + /v1/end pairs, the same way.
+             then HawkFlow's /v1/metrics (3 items) and /v1/start + /v1/end pairs, the same way;
+             then the three loads again, Roost vs a second Roost that records no ActiveWorkflow
+             messages (ROOST_AGENT_MESSAGES=false): what recording messages costs.
 2. batch   - POST /v1/ingest/batch with 1000 points per request, Roost's points/s vs raw
              SQLite ``executemany`` rows/s into the same points table (same DDL, WAL, FULL sync).
 3. query   - a 30-day series at 10 s resolution read back at 1h resolution with wrk, vs a naive
@@ -64,6 +66,8 @@ HOST = "127.0.0.1"
 # Targets.
 INGEST_RATIO_TARGET = 0.6  # Roost req/s / bare Starlette req/s, single-point ingest
 HAWKFLOW_RATIO_TARGET = 0.6  # the same, for /v1/metrics and for /v1/start + /v1/end
+# Roost req/s with ActiveWorkflow messages / with ROOST_AGENT_MESSAGES=false, same loads.
+MESSAGES_RATIO_TARGET = 0.9
 ROUND_CONNECTIONS = 64  # wrk connections of every bare-vs-Roost round
 # One alert evaluation pass must take at most this share of the default interval (30 s).
 ALERT_PASS_SHARE_TARGET = 0.1
@@ -570,21 +574,28 @@ def alternate_rounds(
     duration_s: int,
     label: str,
     problems: list[str],
+    roost_args: list[str] | None = None,
+    baseline: str = "bare",
 ) -> tuple[list[float], WrkResult, WrkResult]:
-    """Alternate bare and Roost rounds; the sorted ratios and the median round's results.
+    """Alternate baseline and Roost rounds; the sorted ratios and the median round's results.
 
     This machine's speed drifts by tens of percent from minute to minute; drift that hits
     both sides of one round cancels out of its ratio, and the median drops the odd round.
+    ``roost_args`` are Roost's script arguments when they differ from the baseline's (its key).
     """
     common = {"connections": ROUND_CONNECTIONS, "threads": 2, "duration_s": duration_s}
     pairs: list[tuple[WrkResult, WrkResult]] = []
     for number in range(1, rounds + 1):
         bare_round = run_wrk(
-            bare_url, script, script_args, **common, label=f"bare {label}, round {number}"
+            bare_url, script, script_args, **common, label=f"{baseline} {label}, round {number}"
         )
-        check_no_errors(bare_round, f"bare {label}", problems)
+        check_no_errors(bare_round, f"{baseline} {label}", problems)
         roost_round = run_wrk(
-            roost_url, script, script_args, **common, label=f"roost {label}, round {number}"
+            roost_url,
+            script,
+            roost_args or script_args,
+            **common,
+            label=f"roost {label}, round {number}",
         )
         check_no_errors(roost_round, f"roost {label}", problems)
         pairs.append((bare_round, roost_round))
@@ -605,6 +616,74 @@ def check_runs_paired(roost_url: str, key: str) -> dict[str, Any]:
     # Each end follows its own start on one connection, so a run can only be left open by a
     # pair that wrk cut in half when its time ran out: at most one per connection and round.
     return {"runs": summary["run_count"], "open": summary["open_runs"]}
+
+
+def measure_messages_cost(
+    args: argparse.Namespace,
+    data_dir: Path,
+    roost_url: str,
+    key: str,
+    single_body: Path,
+    metrics_body: Path,
+    problems: list[str],
+) -> tuple[list[Figure], dict[str, Any]]:
+    """Single-point ingest, HawkFlow metrics and start+end pairs on Roost (messages on) against
+    a second Roost with ``ROOST_AGENT_MESSAGES=false``: recording messages may cost at most
+    ``1 - MESSAGES_RATIO_TARGET`` of the throughput."""
+    quiet_dir = data_dir / "messages-off"
+    quiet_dir.mkdir()
+    env = {**bench_env(quiet_dir), "ROOST_AGENT_MESSAGES": "false"}
+    quiet_key = create_key(env)
+    port = free_port()
+    quiet_url = f"http://{HOST}:{port}"
+    quiet = Server(
+        "roost, messages off",
+        roost_command("serve", "--host", HOST, "--port", str(port)),
+        env,
+        data_dir / "roost-messages-off.log",
+    )
+    loads = (
+        ("ingest", "post.lua", ["/v1/ingest", "{key}", str(single_body)]),
+        ("hawkflow metrics", "hawkflow.lua", ["metrics", "{key}", str(metrics_body)]),
+        ("hawkflow start+end", "hawkflow.lua", ["pairs", "{key}"]),
+    )
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
+    try:
+        quiet.start()
+        with httpx.Client(timeout=10.0) as client:
+            quiet.wait_ready(lambda: client.get(f"{quiet_url}/healthz").status_code == 200)
+        for label, script, template in loads:
+            ratios, off_res, on_res = alternate_rounds(
+                quiet_url,
+                roost_url,
+                script,
+                [arg.replace("{key}", quiet_key) for arg in template],
+                rounds=args.rounds,
+                duration_s=args.duration,
+                label=f"{label} (messages)",
+                problems=problems,
+                roost_args=[arg.replace("{key}", key) for arg in template],
+                baseline="messages off,",
+            )
+            ratio = ratios[len(ratios) // 2]
+            details[label] = {
+                "off": asdict(off_res),
+                "on": asdict(on_res),
+                "ratios_per_round": ratios,
+            }
+            figures.append(
+                Figure(
+                    f"messages: {label} req/s, on / off",
+                    ratio,
+                    "x",
+                    f">= {MESSAGES_RATIO_TARGET}",
+                    ratio >= MESSAGES_RATIO_TARGET,
+                )
+            )
+    finally:
+        quiet.stop()
+    return figures, details
 
 
 def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[str, Any]]:
@@ -779,6 +858,12 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
             )
         )
         bare.stop()  # the baselines are done: give its memory back
+
+        # ---- 1c. what ActiveWorkflow messages cost: the same loads, messages on vs off -----
+        quiet_figures, details["messages"] = measure_messages_cost(
+            args, data_dir, roost_url, key, single_body, metrics_body, problems
+        )
+        figures += quiet_figures
 
         # ---- 2. batch ingest vs raw SQLite --------------------------------------------------
         with httpx.Client(timeout=30.0) as client:

@@ -19,7 +19,8 @@ from roost.domain.agents import process_seed
 from roost.domain.times import DAY, now_ms
 from roost.services.messages import add_message
 from roost.settings import Settings
-from roost.storage.schema import agents, messages
+from roost.storage.messages import BLOCK_SIZE
+from roost.storage.schema import agents, message_blocks
 from roost.storage.store import Store
 from roost.storage.writer import WriteTx
 from tracing import post_event, start_session
@@ -202,13 +203,13 @@ def test_expired_messages_vanish_and_retention_deletes_them(
         listed = aw_get(client, tenant, f"/agents/{agent['id']}/messages")
         assert len(listed) == 1  # the two-day-old one has expired
         assert listed[0]["expires_at"] is not None
-        old_id = listed[0]["id"] - 1
+        old_id = listed[0]["id"] - BLOCK_SIZE  # the first message of the previous block
         gone = client.get(f"/api/v1/messages/{old_id}", headers=tenant.headers)
         assert gone.status_code == 404
         assert asyncio.run(run_retention_pass(store)) >= 1
         with store.read() as conn:
             left = conn.execute(
-                select(func.count()).where(messages.c.project_id == tenant.project_id)
+                select(func.count()).where(message_blocks.c.project_id == tenant.project_id)
             ).scalar_one()
             count = conn.execute(
                 select(agents.c.messages_count).where(agents.c.id == agent["id"])
@@ -230,3 +231,37 @@ def test_messages_never_expire_when_raw_data_is_kept_forever(
         agent = aw_get(client, tenant, "/agents")[0]
         (message,) = aw_get(client, tenant, f"/agents/{agent['id']}/messages")
         assert message["expires_at"] is None
+
+
+def test_with_agent_messages_off_agents_appear_but_no_message_is_written(
+    fresh_database_url: Callable[[Path], str], tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=fresh_database_url(tmp_path), agent_messages=False
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        store: Store = app.state.store
+        tenant = make_tenant(store)
+        run = {"process": "quiet-etl", "uid": "q1"}
+        assert post(client, tenant, "/v1/start", run).status_code == 201
+        metrics = {**run, "items": {"rows": 3}}
+        assert post(client, tenant, "/v1/metrics", metrics).status_code == 201
+        assert post(client, tenant, "/v1/end", run).status_code == 201
+        point = {"stat": "quiet.signups", "value": 1}
+        assert client.post("/v1/ingest", json=point, headers=tenant.headers).status_code == 202
+        session = start_session(client, tenant, session_name="quiet-chat")
+        event(client, tenant, session_id=session["session_id"], event_type="tool",
+              event_name="lookup", parent_id=session["session_id"])  # fmt: skip
+        found = agents_by_name(client, tenant)
+        assert {"quiet-etl", "quiet.signups", "quiet-chat", "lookup"} <= set(found)
+        assert {agent["messages_count"] for agent in found.values()} == {0}
+        assert aw_get(client, tenant, f"/agents/{found['quiet-etl']['id']}/messages") == []
+        with store.read() as conn:
+            stored = conn.execute(
+                select(func.count()).where(message_blocks.c.project_id == tenant.project_id)
+            ).scalar_one()
+        assert stored == 0
+        # The run itself was recorded as usual.
+        (process,) = client.get("/api/v1/processes", headers=tenant.headers).json()["items"]
+        assert process["run_count"] == 1

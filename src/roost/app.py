@@ -74,6 +74,10 @@ async def _every(seconds: float, name: str, work: Callable[[], Awaitable[object]
             log.exception("%s pass failed", name)
 
 
+# Allocations between collections of the youngest generation (CPython's default is 700).
+YOUNG_GC_THRESHOLD = 20_000
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> LeanDispatcher:
     settings = settings or Settings()
     owns_store = store is None
@@ -109,6 +113,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # fell from ~55 ms to ~12 ms at the same throughput.
         gc.collect()
         gc.freeze()
+        # Every ingest request makes a few dozen short-lived containers; at the default
+        # threshold (700) the young generation was collected every few requests. Most of those
+        # objects are gone by the next collection anyway, so collecting less often costs a
+        # little memory and saves time on the event loop and the writer thread alike.
+        gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         try:
             yield
         finally:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Most write requests grouped into one transaction (group commit).",
     )
+    agent_messages: bool = Field(
+        default=True,
+        description="Record what each agent emits as ActiveWorkflow messages (false: agents "
+        "and workflows are still kept, with no messages; ingest writes less).",
+    )
     retention_raw_days: int = Field(
         default=30, ge=0, description="Days raw points are kept (0 = forever)."
     )

@@ -6,8 +6,8 @@ An agent is anything that emits records. Derived agents are named by what they s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 PROCESS = "process"
 STAT = "stat"
@@ -27,9 +27,11 @@ TYPE_PREFIX = "Agents::"
 MAX_NAME = 255
 
 
-@dataclass(frozen=True, slots=True)
-class AgentSeed:
-    """What a derived agent is made with when first seen."""
+class AgentSeed(NamedTuple):
+    """What a derived agent is made with when first seen.
+
+    A named tuple: the ingest path hashes and compares seeds for every record (grouping
+    messages by agent), and a tuple does both in C."""
 
     kind: str
     ref: str

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from roost.domain import keys as key_rules
@@ -286,4 +285,4 @@ def record_trace_events(
 
 
 def payload_of(row: MessageRow) -> Any:
-    return orjson.loads(row.payload) if row.payload else {}
+    return row.payload if row.payload is not None else {}

@@ -1,9 +1,13 @@
 """Messages on the ingest path: every record an agent emits, written once per transaction.
 
 Ingest jobs add messages to a buffer of the writer's transaction (``tx.buffers``); the buffer
-is flushed before COMMIT as one agent lookup, one multi-row insert and one counter update per
-project, so a group commit of a hundred HawkFlow requests costs a handful of statements more,
-not a hundred. Stat points are folded into one "points" message per stat per transaction.
+is flushed before COMMIT as one agent lookup, one block row per agent and one counter update
+per project (``storage.messages``), so a group commit of a hundred HawkFlow requests costs a
+handful of statements and rows more, not a hundred. Stat points are folded into one "points"
+message per stat per transaction.
+
+With the ``agent_messages`` setting off (``tx.messages`` false) no message is written at all;
+agents are still made, so the agents API and workflows keep working.
 
 A disabled agent emits nothing: its records are still stored (runs, points, events), but no
 message is made for them and its ``messages_count`` stands still.
@@ -13,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from typing import Any
-
-import orjson
 
 from roost.domain.agents import AgentSeed, format_time, stat_seed
 from roost.storage import agents as agent_store
@@ -26,17 +28,45 @@ BUFFER = "activeworkflow-messages"
 Pending = tuple[AgentSeed, int, dict[str, Any]]  # (agent, created_at, payload)
 
 
+class _Emitted:
+    """One agent's messages of this transaction, in order: [created_at, payload] pairs."""
+
+    __slots__ = ("latest", "pairs", "seed")
+
+    def __init__(self, seed: AgentSeed) -> None:
+        self.seed = seed
+        self.pairs: list[list[Any]] = []
+        self.latest = 0
+
+
 class PendingMessages:
-    """The messages of all jobs of one transaction."""
+    """The messages of all jobs of one transaction, grouped by project and agent as they come
+    (each agent's become one block row)."""
 
     def __init__(self) -> None:
-        self.items: dict[int, list[Pending]] = {}
+        self.items: dict[int, dict[AgentSeed, _Emitted]] = {}
         # (project, series) → [name, count, sum, first ts, last ts, created_at]
         self.points: dict[tuple[int, int], list[Any]] = {}
+        # With messages off: the agents that would have emitted, made without a message.
+        self.silent: dict[int, set[AgentSeed]] = {}
+        self.silent_at = 0
+
+    def add(self, project_id: int, seed: AgentSeed, created_at: int, payload: Any) -> None:
+        by_agent = self.items.get(project_id)
+        if by_agent is None:
+            by_agent = self.items[project_id] = {}
+        emitted = by_agent.get(seed)
+        if emitted is None:
+            emitted = by_agent[seed] = _Emitted(seed)
+        emitted.pairs.append([created_at, payload])
+        if created_at > emitted.latest:
+            emitted.latest = created_at
 
     def flush(self, tx: WriteTx) -> None:
-        items, points = self.items, self.points
-        self.items, self.points = {}, {}
+        points, silent = self.points, self.silent
+        self.points, self.silent = {}, {}
+        for project_id, seeds in silent.items():
+            resolve_agents(tx, project_id=project_id, seeds=seeds, now=self.silent_at)
         for (project_id, series_id), (name, count, total, first, last, now) in points.items():
             payload = {
                 "kind": "points",
@@ -46,9 +76,10 @@ class PendingMessages:
                 "first_at": format_time(first),
                 "last_at": format_time(last),
             }
-            items.setdefault(project_id, []).append((stat_seed(series_id, name), now, payload))
-        for project_id, pending in items.items():
-            write_messages(tx, project_id=project_id, pending=pending)
+            self.add(project_id, stat_seed(series_id, name), now, payload)
+        items, self.items = self.items, {}
+        for project_id, by_agent in items.items():
+            _write(tx, project_id, by_agent.values(), None)
 
 
 def _pending(tx: WriteTx) -> PendingMessages:
@@ -62,7 +93,12 @@ def add_message(
     tx: WriteTx, *, project_id: int, agent: AgentSeed, created_at: int, payload: dict[str, Any]
 ) -> None:
     """Emit a message from ``agent`` when the transaction commits."""
-    _pending(tx).items.setdefault(project_id, []).append((agent, created_at, payload))
+    pending = _pending(tx)
+    if not tx.messages:
+        pending.silent.setdefault(project_id, set()).add(agent)
+        pending.silent_at = max(pending.silent_at, created_at)
+        return
+    pending.add(project_id, agent, created_at, payload)
 
 
 def add_points(
@@ -77,6 +113,11 @@ def add_points(
 ) -> None:
     """Count a stat's new points into its one "points" message of this transaction."""
     if not times:
+        return
+    if not tx.messages:
+        pending = _pending(tx)
+        pending.silent.setdefault(project_id, set()).add(stat_seed(series_id, name))
+        pending.silent_at = max(pending.silent_at, now)
         return
     points = _pending(tx).points
     key = (project_id, series_id)
@@ -107,15 +148,31 @@ def write_messages(
     agents: dict[tuple[str, str], tuple[int, bool]] | None = None,
 ) -> None:
     """Find (or make) the agents, unless given, then store the enabled ones' messages."""
-    if not pending:
+    if not pending or not tx.messages:
         return
-    if agents is None:
-        seeds = {(seed.kind, seed.ref): seed for seed, _, _ in pending}
-        now = max(created_at for _, created_at, _ in pending)
-        agents = resolve_agents(tx, project_id=project_id, seeds=seeds.values(), now=now)
-    rows: list[tuple[int, int, str]] = []
+    by_agent: dict[AgentSeed, _Emitted] = {}
     for seed, created_at, payload in pending:
-        agent_id, disabled = agents[(seed.kind, seed.ref)]
+        emitted = by_agent.get(seed)
+        if emitted is None:
+            emitted = by_agent[seed] = _Emitted(seed)
+        emitted.pairs.append([created_at, payload])
+        emitted.latest = max(emitted.latest, created_at)
+    _write(tx, project_id, by_agent.values(), agents)
+
+
+def _write(
+    tx: WriteTx,
+    project_id: int,
+    emitted: Collection[_Emitted],
+    agents: dict[tuple[str, str], tuple[int, bool]] | None,
+) -> None:
+    if agents is None:
+        now = max(each.latest for each in emitted)
+        seeds = [each.seed for each in emitted]
+        agents = resolve_agents(tx, project_id=project_id, seeds=seeds, now=now)
+    blocks: list[message_store.Block] = []
+    for each in emitted:
+        agent_id, disabled = agents[(each.seed.kind, each.seed.ref)]
         if not disabled:
-            rows.append((agent_id, created_at, orjson.dumps(payload).decode()))
-    message_store.insert_messages(tx.conn, project_id=project_id, rows=rows)
+            blocks.append((agent_id, each.latest, each.pairs))
+    message_store.insert_blocks(tx.conn, project_id=project_id, blocks=blocks)

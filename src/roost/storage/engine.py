@@ -57,6 +57,8 @@ def create_store_engine(settings: Settings, *, writer: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: the writer begins a transaction per group commit, and
+        # exec_driver_sql's statement handling cost more than SQLite's BEGIN itself.
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine

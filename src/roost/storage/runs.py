@@ -75,16 +75,16 @@ def _run(row: RowMapping) -> RunRow:
 
 # -- processes ---------------------------------------------------------------------------
 
-# Built once: every HawkFlow request looks its process up.
-_PROCESS_BY_IDENT = select(processes).where(
-    processes.c.project_id == bindparam("project_id"), processes.c.ident == bindparam("ident")
+# Driver-level: every HawkFlow transaction looks its processes up (see ``driver_rows``).
+_PROCESS_BY_IDENT = (
+    "SELECT id, project_id, name, meta, duration_series_id, exceptions_series_id, created_at "
+    "FROM processes WHERE project_id = ? AND ident = ?"
 )
 
 
 def find_process(conn: Connection, *, project_id: int, ident: str) -> ProcessRow | None:
-    row = conn.execute(_PROCESS_BY_IDENT, {"project_id": project_id, "ident": ident})
-    found = row.mappings().first()
-    return _process(found) if found else None
+    rows = dialects.driver_rows(conn, _PROCESS_BY_IDENT, (project_id, ident))
+    return ProcessRow(*rows[0]) if rows else None
 
 
 def insert_process(conn: Connection, values: dict[str, Any]) -> None:

@@ -260,7 +260,6 @@ ID_TABLES: tuple[str, ...] = (
     "dashboards",
     "shares",
     "agents",
-    "messages",
     "workflows",
 )
 
@@ -686,22 +685,29 @@ agents = Table(
     UniqueConstraint("project_id", "guid"),
 )
 
-# One record an agent emitted. No expiry column: a message expires with the raw data
-# (``retention_raw_days``), so expires_at is derived on read and retention deletes by age.
-# No unique index on id alone either: one index fewer on the ingest path; a lookup by id
-# always knows the caller's projects and uses the primary key.
-messages = Table(
-    "messages",
+# The records agents emitted, one block per agent per write transaction (storage/messages.py):
+# ``payloads`` is a JSON list of [created_at, payload] pairs, ``created_at`` the newest of them.
+# No expiry column: a message expires with the raw data (``retention_raw_days``), so
+# expires_at is derived on read. Unlike other tables the id alone is the key, drawn by the
+# database on insert (SQLite's rowid, a PostgreSQL bigserial): blocks are written on every
+# ingest commit, and this way a block costs one table B-tree and one index, with no id counter
+# to bump and no index on time (ids follow time, so retention walks the key). Reads still
+# always filter on the project.
+message_blocks = Table(
+    "message_blocks",
     metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("project_id", BigInteger, nullable=False),
-    Column("id", BigInteger, nullable=False),
     Column("agent_id", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Column("payload", Text, nullable=False),  # JSON object
-    PrimaryKeyConstraint("project_id", "id"),
+    Column("count", Integer, nullable=False),
+    Column("payloads", Text, nullable=False),
     Index(None, "project_id", "agent_id", "id"),
-    # Retention deletes the oldest messages across projects.
-    Index(None, "created_at"),
 )
 
 # Links between agents: "data" (a source feeds a receiver; trace parent → child, or imported)

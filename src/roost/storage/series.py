@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, bindparam, select
+from sqlalchemy import Connection, RowMapping, select
 
 from roost.domain.stathat import generate_classic_key
 from roost.storage import dialects
@@ -38,20 +38,18 @@ def _row(row: RowMapping) -> SeriesRow:
     )
 
 
-# Built once: every ingest transaction looks its series up by name.
-_BY_NAME = select(series).where(
-    series.c.project_id == bindparam("project_id"),
-    series.c.name == bindparam("name"),
-    series.c.labels_key == bindparam("labels_key"),
+# Driver-level: every ingest transaction looks its series up by name (see ``driver_rows``).
+_BY_NAME = (
+    "SELECT id, project_id, name, kind, labels_key, created_at, last_ts, last_value, "
+    "classic_key FROM series WHERE project_id = ? AND name = ? AND labels_key = ?"
 )
 
 
 def find_series(
     conn: Connection, *, project_id: int, name: str, labels_key: str = ""
 ) -> SeriesRow | None:
-    params = {"project_id": project_id, "name": name, "labels_key": labels_key}
-    row = conn.execute(_BY_NAME, params).mappings().first()
-    return _row(row) if row else None
+    rows = dialects.driver_rows(conn, _BY_NAME, (project_id, name, labels_key))
+    return SeriesRow(*rows[0]) if rows else None
 
 
 def get_series(conn: Connection, *, project_id: int, series_id: int) -> SeriesRow | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -25,6 +25,7 @@ class Store:
             self.write_engine,
             queue_size=settings.write_queue_size,
             batch_max=settings.write_batch_max,
+            messages=settings.agent_messages,
         )
 
     @property
@@ -49,9 +50,11 @@ class Store:
         with self.read_engine.connect() as conn, conn.begin():
             yield conn
 
-    async def write(self, job: Callable[[WriteTx], T | BaseException]) -> T:
-        """Run a write through the group-commit writer; returns after COMMIT."""
-        return await self.writer.submit(job)
+    def write(self, job: Callable[[WriteTx], T | BaseException]) -> Coroutine[Any, Any, T]:
+        """Run a write through the group-commit writer; the awaitable returns after COMMIT.
+
+        The writer's own coroutine, not a wrapper around it: one frame less per request."""
+        return self.writer.submit(job)
 
     def leader(self, name: str) -> AbstractContextManager[bool]:
         """True inside the block when this node should run background job ``name``."""
@@ -59,4 +62,4 @@ class Store:
 
     def write_now(self, job: Callable[[WriteTx], T]) -> T:
         """Run a write in its own transaction, bypassing the writer (CLI, start-up)."""
-        return run_in_transaction(self.write_engine, job)
+        return run_in_transaction(self.write_engine, job, messages=self.settings.agent_messages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 
 from roost.storage import dialects
 from roost.storage.schema import api_keys, projects
@@ -89,15 +89,17 @@ def insert_key(
     return KeyRow(key_id, project_id, name, prefix, scopes, created_at, None)
 
 
-# Built once: authentication runs on every request, and building costs more than running.
-_ACTIVE_KEY = select(api_keys).where(
-    api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+# Driver-level: every write transaction authenticates its keys, and SQLAlchemy's statement
+# handling would cost several times SQLite's own work for this primary-key-sized lookup.
+_ACTIVE_KEY = (
+    "SELECT id, project_id, name, prefix, scopes, created_at, revoked_at FROM api_keys "
+    "WHERE key_hash = ? AND revoked_at IS NULL"
 )
 
 
 def find_active_key(conn: Connection, key_hash: str) -> KeyRow | None:
-    row = conn.execute(_ACTIVE_KEY, {"key_hash": key_hash}).mappings().first()
-    return _key(row) if row else None
+    rows = dialects.driver_rows(conn, _ACTIVE_KEY, (key_hash,))
+    return KeyRow(*rows[0]) if rows else None
 
 
 def list_keys(conn: Connection, *, project_id: int) -> list[KeyRow]:

@@ -50,6 +50,8 @@ class WriteTx:
     """
 
     conn: Connection
+    # Whether ingest jobs record ActiveWorkflow messages (the ``agent_messages`` setting).
+    messages: bool = True
     points: PointBuffer = field(default_factory=PointBuffer)
     memo: dict[Any, Any] = field(default_factory=dict)
     # Other rows the jobs buffer (trace events), by name: each has ``flush(tx)`` and is
@@ -75,25 +77,34 @@ class _Pending:
 _STOP = object()
 
 
-def run_in_transaction(engine: Engine, job: Callable[[WriteTx], T]) -> T:
+def run_in_transaction(engine: Engine, job: Callable[[WriteTx], T], *, messages: bool = True) -> T:
     """Run one job synchronously in its own transaction (CLI, start-up tasks, tests)."""
     with engine.connect() as conn, conn.begin():
-        tx = WriteTx(conn)
+        tx = WriteTx(conn, messages)
         result = job(tx)
         tx.flush()
         return result
 
 
 class Writer:
-    def __init__(self, engine: Engine, *, queue_size: int, batch_max: int) -> None:
+    def __init__(
+        self, engine: Engine, *, queue_size: int, batch_max: int, messages: bool = True
+    ) -> None:
         self._engine = engine
-        # SimpleQueue is implemented in C: putting a job costs no Python-level locking on the
-        # event loop's thread. Its size bound is enforced in submit().
+        self._messages = messages
+        # Lists of jobs (one per event-loop iteration) and _STOP. SimpleQueue is implemented in
+        # C: putting costs no Python-level locking on the event loop's thread. The size bound
+        # (in jobs) is enforced in submit().
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queue_size = queue_size
         self._batch_max = batch_max
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # Jobs of the current event-loop iteration, per loop, not yet handed to the thread.
+        self._gathered: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        # Pending = accepted - taken; each counter is only ever bumped by one thread.
+        self._accepted = 0
+        self._taken = 0
         self.commits = 0  # transactions committed; read by tests and the benchmark
 
     def start(self) -> None:
@@ -106,6 +117,8 @@ class Writer:
         if self._thread is None:
             return
         self._stopping = True
+        for loop in list(self._gathered):
+            self._hand_over(loop)
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
@@ -114,32 +127,52 @@ class Writer:
         """Queue a job and wait for its commit; raises the job's own error if it failed."""
         if self._stopping or self._thread is None:
             raise WriterStopped("the server is shutting down")
+        if self._accepted - self._taken >= self._queue_size:
+            raise QueueFull("too many pending writes")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if self._queue.qsize() >= self._queue_size:
-            raise QueueFull("too many pending writes")
-        self._queue.put_nowait(_Pending(job, future, loop))
+        gathered = self._gathered.get(loop)
+        if gathered is None:
+            # The first job of this loop iteration: hand the iteration's jobs over together
+            # once the loop has run every ready request (one wake-up of the writer thread per
+            # iteration, not one per request, which cost a GIL hand-off each).
+            gathered = self._gathered[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        gathered.append(_Pending(job, future, loop))
+        self._accepted += 1
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        gathered = self._gathered.pop(loop, None)
+        if gathered:
+            self._queue.put_nowait(gathered)
 
     # -- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
         conn: Connection | None = None
+        waiting: list[_Pending] = []  # handed over, beyond the last batch's size limit
+        stopping = False
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch: list[_Pending] = [first]
-            stop_after = False
-            while len(batch) < self._batch_max:
+            if not waiting:
+                if stopping:
+                    break
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                waiting = item
+            # Everything else already handed over joins this transaction, up to the limit.
+            while len(waiting) < self._batch_max and not stopping:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
-                    stop_after = True
-                    break
-                batch.append(item)
+                    stopping = True
+                else:
+                    waiting.extend(item)
+            batch, waiting = waiting[: self._batch_max], waiting[self._batch_max :]
+            self._taken += len(batch)
             try:
                 if conn is None:
                     conn = self._engine.connect()
@@ -152,15 +185,13 @@ class Writer:
                     conn.close()
                     conn = None
             self._deliver(batch, outcomes)
-            if stop_after:
-                break
         if conn is not None:
             conn.close()
 
     def _execute(self, conn: Connection, batch: list[_Pending]) -> list[Any]:
         try:
             with conn.begin():
-                tx = WriteTx(conn)
+                tx = WriteTx(conn, self._messages)
                 results = [pending.job(tx) for pending in batch]
                 tx.flush()
             self.commits += 1
@@ -176,7 +207,7 @@ class Writer:
         with conn.begin():
             for pending in batch:
                 savepoint = conn.begin_nested()
-                tx = WriteTx(conn)
+                tx = WriteTx(conn, self._messages)
                 try:
                     result = pending.job(tx)
                     tx.flush()
