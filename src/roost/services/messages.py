@@ -150,14 +150,10 @@ def write_messages(
     """Find (or make) the agents, unless given, then store the enabled ones' messages."""
     if not pending or not tx.messages:
         return
-    by_agent: dict[AgentSeed, _Emitted] = {}
+    grouped = PendingMessages()
     for seed, created_at, payload in pending:
-        emitted = by_agent.get(seed)
-        if emitted is None:
-            emitted = by_agent[seed] = _Emitted(seed)
-        emitted.pairs.append([created_at, payload])
-        emitted.latest = max(emitted.latest, created_at)
-    _write(tx, project_id, by_agent.values(), agents)
+        grouped.add(project_id, seed, created_at, payload)
+    _write(tx, project_id, grouped.items[project_id].values(), agents)
 
 
 def _write(
