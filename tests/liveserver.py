@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from roost.api.protocol import CorkedHttpToolsProtocol
 from roostserver import HOST, START_TIMEOUT_S, STOP_TIMEOUT_S, free_port
 
 __all__ = ["live_server"]
@@ -28,8 +29,15 @@ __all__ = ["live_server"]
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
     port = free_port()
+    # The protocol ``roost serve`` runs, so every real client's test goes through it.
     config = uvicorn.Config(
-        app, host=HOST, port=port, lifespan="off", log_level="warning", access_log=False
+        app,
+        host=HOST,
+        port=port,
+        http=CorkedHttpToolsProtocol,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -74,9 +74,17 @@ def serve(
         )
     store.read_engine.dispose()
     store.write_engine.dispose()
+    from roost.api.protocol import CorkedHttpToolsProtocol
     from roost.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        http=CorkedHttpToolsProtocol,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @keys_app.command("create")

@@ -1,0 +1,193 @@
+"""The HTTP protocol ``roost serve`` runs: responses written once per loop iteration.
+
+A real uvicorn with ``CorkedHttpToolsProtocol`` serves a small ASGI app on 127.0.0.1 and raw
+sockets read what it sends: pipelined requests, a streamed body larger than the flush limit,
+and ``Connection: close``. The wrapper's own rules (when it writes, what it drops) are checked
+against a transport that records its writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from roost.api.protocol import FLUSH_AT_BYTES, CorkedHttpToolsProtocol, CorkedTransport
+from roostserver import HOST, START_TIMEOUT_S, STOP_TIMEOUT_S, free_port
+
+STREAM_CHUNK = b"x" * 1000
+STREAM_CHUNKS = 3000  # 3 MB, far beyond FLUSH_AT_BYTES
+SOCKET_TIMEOUT_S = 10.0
+
+
+async def small_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``/echo`` answers the request body; ``/stream`` streams STREAM_CHUNKS chunks."""
+    assert scope["type"] == "http"
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["path"] == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(STREAM_CHUNKS):
+            await send({"type": "http.response.body", "body": STREAM_CHUNK, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextmanager
+def corked_server() -> Iterator[int]:
+    port = free_port()
+    config = uvicorn.Config(
+        small_app,
+        host=HOST,
+        port=port,
+        http=CorkedHttpToolsProtocol,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"corked-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT_S)
+
+
+def request(path: str, body: bytes = b"", *, close: bool = False) -> bytes:
+    connection = b"Connection: close\r\n" if close else b""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}\r\n".encode()
+        + connection
+        + b"\r\n"
+        + body
+    )
+
+
+def read_until(sock: socket.socket, done: Any) -> bytes:
+    """Read until ``done(received)`` holds or the peer closes; bounded by the socket timeout."""
+    received = b""
+    for _ in range(100_000):
+        if done(received):
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_pipelined_requests_get_every_response_in_order() -> None:
+    bodies = [b"first", b"second one", b"third!"]
+    with corked_server() as port, socket.create_connection((HOST, port), SOCKET_TIMEOUT_S) as s:
+        s.sendall(b"".join(request("/echo", body) for body in bodies))
+        received = read_until(
+            s, lambda got: got.count(b"HTTP/1.1 200") == 3 and got.endswith(bodies[-1])
+        )
+    responses = received.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert [response.rsplit(b"\r\n\r\n", 1)[1] for response in responses] == bodies
+
+
+def test_a_streamed_body_beyond_the_flush_limit_arrives_whole() -> None:
+    size = len(STREAM_CHUNK) * STREAM_CHUNKS
+    assert size > 10 * FLUSH_AT_BYTES
+    with corked_server() as port, socket.create_connection((HOST, port), SOCKET_TIMEOUT_S) as s:
+        s.sendall(request("/stream", close=True))
+        received = read_until(s, lambda got: False)  # until the server closes
+    head, _, chunked = received.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert chunked.endswith(b"0\r\n\r\n")
+    assert chunked.count(STREAM_CHUNK) == STREAM_CHUNKS
+
+
+def test_connection_close_sends_the_response_before_closing() -> None:
+    with corked_server() as port, socket.create_connection((HOST, port), SOCKET_TIMEOUT_S) as s:
+        s.sendall(request("/echo", b"goodbye", close=True))
+        received = read_until(s, lambda got: False)
+    assert received.startswith(b"HTTP/1.1 200 OK")
+    assert received.endswith(b"\r\n\r\ngoodbye")
+
+
+class RecordingTransport(asyncio.Transport):
+    """The layer below the wrapper: keeps what it is asked to write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def test_writes_of_one_loop_iteration_leave_as_one() -> None:
+    asyncio.run(_writes_of_one_loop_iteration_leave_as_one())
+
+
+async def _writes_of_one_loop_iteration_leave_as_one() -> None:
+    inner = RecordingTransport()
+    corked = CorkedTransport(inner, asyncio.get_running_loop())
+    corked.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    corked.write(memoryview(b"body"))
+    assert inner.writes == []
+    assert corked.get_write_buffer_size() == len(b"HTTP/1.1 200 OK\r\n\r\nbody")
+    await asyncio.sleep(0)
+    assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+    corked.write(b"next")
+    corked.close()  # closing sends what is held first
+    assert inner.writes[-1] == b"next" and inner.closed
+
+
+def test_held_bytes_past_the_limit_go_out_at_once() -> None:
+    asyncio.run(_held_bytes_past_the_limit_go_out_at_once())
+
+
+async def _held_bytes_past_the_limit_go_out_at_once() -> None:
+    inner = RecordingTransport()
+    corked = CorkedTransport(inner, asyncio.get_running_loop())
+    corked.write(b"a" * (FLUSH_AT_BYTES - 1))
+    assert inner.writes == []
+    corked.write(b"b")
+    assert [len(data) for data in inner.writes] == [FLUSH_AT_BYTES]
+    await asyncio.sleep(0)  # the scheduled flush finds nothing more
+    assert len(inner.writes) == 1
+
+
+def test_what_is_held_when_the_connection_is_lost_is_dropped() -> None:
+    asyncio.run(_what_is_held_when_the_connection_is_lost_is_dropped())
+
+
+async def _what_is_held_when_the_connection_is_lost_is_dropped() -> None:
+    inner = RecordingTransport()
+    corked = CorkedTransport(inner, asyncio.get_running_loop())
+    corked.write(b"too late")
+    inner.closed = True
+    await asyncio.sleep(0)
+    assert inner.writes == []
