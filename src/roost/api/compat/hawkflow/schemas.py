@@ -7,6 +7,7 @@ three shapes, and booleans count as numbers, which no declarative model expresse
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ def _object(document: object) -> dict[str, Any]:
     return document
 
 
+# Process, meta and metric names repeat from request to request; translate() is the slow
+# part of reading them (bounded, so a stream of new names only evicts).
+@functools.lru_cache(maxsize=4096)
 def _clean(value: str) -> str:
     return value.translate(_REMOVED).strip()
 
