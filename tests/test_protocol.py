@@ -1,25 +1,22 @@
 """The HTTP protocol ``roost serve`` runs: responses written once per loop iteration.
 
-A real uvicorn with ``CorkedHttpToolsProtocol`` serves a small ASGI app on 127.0.0.1 and raw
-sockets read what it sends: pipelined requests, a streamed body larger than the flush limit,
-and ``Connection: close``. The wrapper's own rules (when it writes, what it drops) are checked
-against a transport that records its writes.
+A real uvicorn with ``CorkedHttpToolsProtocol`` (the tests' ``live_server``) serves a small
+ASGI app on 127.0.0.1 and raw sockets read what it sends: pipelined requests, a streamed body
+larger than the flush limit, and ``Connection: close``. The wrapper's own rules (when it
+writes, what it drops) are checked against a transport that records its writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
-
-from roost.api.protocol import FLUSH_AT_BYTES, CorkedHttpToolsProtocol, CorkedTransport
-from roostserver import HOST, START_TIMEOUT_S, STOP_TIMEOUT_S, free_port
+from liveserver import live_server
+from roost.api.protocol import FLUSH_AT_BYTES, CorkedTransport
+from roostserver import HOST
 
 STREAM_CHUNK = b"x" * 1000
 STREAM_CHUNKS = 3000  # 3 MB, far beyond FLUSH_AT_BYTES
@@ -48,28 +45,9 @@ async def small_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @contextmanager
 def corked_server() -> Iterator[int]:
-    port = free_port()
-    config = uvicorn.Config(
-        small_app,
-        host=HOST,
-        port=port,
-        http=CorkedHttpToolsProtocol,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"corked-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT_S)
+    """``small_app`` behind ``live_server``, which runs the protocol ``roost serve`` runs."""
+    with live_server(small_app) as base_url:
+        yield int(base_url.rsplit(":", 1)[1])
 
 
 def request(path: str, body: bytes = b"", *, close: bool = False) -> bytes:
