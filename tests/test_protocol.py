@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -125,13 +125,26 @@ class RecordingTransport(asyncio.Transport):
         return 0
 
 
+Scenario = Callable[[RecordingTransport, CorkedTransport], Awaitable[None]]
+
+
+def run_corked(scenario: Scenario) -> None:
+    """Run ``scenario`` on a new event loop with a CorkedTransport over a recording one."""
+
+    async def main() -> None:
+        inner = RecordingTransport()
+        await scenario(inner, CorkedTransport(inner, asyncio.get_running_loop()))
+
+    asyncio.run(main())
+
+
 def test_writes_of_one_loop_iteration_leave_as_one() -> None:
-    asyncio.run(_writes_of_one_loop_iteration_leave_as_one())
+    run_corked(_writes_of_one_loop_iteration_leave_as_one)
 
 
-async def _writes_of_one_loop_iteration_leave_as_one() -> None:
-    inner = RecordingTransport()
-    corked = CorkedTransport(inner, asyncio.get_running_loop())
+async def _writes_of_one_loop_iteration_leave_as_one(
+    inner: RecordingTransport, corked: CorkedTransport
+) -> None:
     corked.write(b"HTTP/1.1 200 OK\r\n\r\n")
     corked.write(memoryview(b"body"))
     assert inner.writes == []
@@ -144,12 +157,12 @@ async def _writes_of_one_loop_iteration_leave_as_one() -> None:
 
 
 def test_held_bytes_past_the_limit_go_out_at_once() -> None:
-    asyncio.run(_held_bytes_past_the_limit_go_out_at_once())
+    run_corked(_held_bytes_past_the_limit_go_out_at_once)
 
 
-async def _held_bytes_past_the_limit_go_out_at_once() -> None:
-    inner = RecordingTransport()
-    corked = CorkedTransport(inner, asyncio.get_running_loop())
+async def _held_bytes_past_the_limit_go_out_at_once(
+    inner: RecordingTransport, corked: CorkedTransport
+) -> None:
     corked.write(b"a" * (FLUSH_AT_BYTES - 1))
     assert inner.writes == []
     corked.write(b"b")
@@ -159,12 +172,12 @@ async def _held_bytes_past_the_limit_go_out_at_once() -> None:
 
 
 def test_what_is_held_when_the_connection_is_lost_is_dropped() -> None:
-    asyncio.run(_what_is_held_when_the_connection_is_lost_is_dropped())
+    run_corked(_what_is_held_when_the_connection_is_lost_is_dropped)
 
 
-async def _what_is_held_when_the_connection_is_lost_is_dropped() -> None:
-    inner = RecordingTransport()
-    corked = CorkedTransport(inner, asyncio.get_running_loop())
+async def _what_is_held_when_the_connection_is_lost_is_dropped(
+    inner: RecordingTransport, corked: CorkedTransport
+) -> None:
     corked.write(b"too late")
     inner.closed = True
     await asyncio.sleep(0)
