@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class RoostError(Exception):
     """Base of every expected failure (never a 500)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross from the writer process to the server (``storage.writer_process``).
+        # Pickle's default calls ``cls(*args)``, which breaks for subclasses whose
+        # constructor takes other arguments than their message (InvalidInput's field).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[RoostError], args: tuple[Any, ...], state: dict[str, Any]) -> RoostError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInput(RoostError):

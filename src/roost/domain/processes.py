@@ -15,6 +15,8 @@ from enum import StrEnum
 
 import orjson
 
+from roost.domain.portable import compact_pickle
+
 MAX_NAME = 250
 MAX_META = 500
 MAX_UID = 50
@@ -44,6 +46,7 @@ class ExceptionStatus(StrEnum):
     IGNORED = "ignored"  # stays quiet whatever comes
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class ProcessKey:
     name: str
@@ -71,6 +74,7 @@ def labels_key(labels: dict[str, str]) -> str:
     return orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode() if labels else ""
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Metric:
     name: str

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from roost.domain.errors import InvalidInput
+from roost.domain.portable import compact_pickle
 from roost.domain.times import DAY, parse_time
 
 MAX_STAT_NAME = 255
@@ -30,6 +31,7 @@ _KINDS = {"counter": Kind.COUNTER, "value": Kind.VALUE}
 _BAD_NAME = re.compile(r"[~\x00-\x1f\x7f]")
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class PointInput:
     stat: str
@@ -38,6 +40,7 @@ class PointInput:
     ts: int
 
 
+@compact_pickle
 @dataclass(slots=True)
 class PointGroup:
     """Points of one request for one (stat, kind), as columns.

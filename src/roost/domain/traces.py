@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from roost.domain.errors import InvalidInput
+from roost.domain.portable import compact_pickle
 from roost.domain.times import MAX_MS
 
 MAX_NAME = 255  # the column's width; see storage/schema.py
@@ -44,6 +45,7 @@ EVENT_TYPES = frozenset(EventType)
 BUCKETS = ("inputs", "outputs", "config", "metadata", "metrics", "feedback", "user_properties")
 
 
+@compact_pickle
 @dataclass(slots=True)
 class TraceEvent:
     event_id: str
@@ -72,6 +74,7 @@ class TraceEvent:
         return self.event_type == EventType.SESSION
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Tokens and cost an event reports (model events, mostly)."""
@@ -82,6 +85,7 @@ class Usage:
     cost: float | None = None
 
 
+@compact_pickle
 @dataclass(slots=True)
 class EventUpdate:
     """``PUT /events``: object fields merge into the stored ones; the rest replace."""

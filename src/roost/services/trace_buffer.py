@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from roost.domain.portable import compact_pickle
 from roost.domain.stats import Kind
 from roost.domain.times import MAX_MS
 from roost.domain.traces import EventType, TraceEvent
@@ -29,6 +30,7 @@ TOKENS_SERIES = "trace.tokens"  # counter
 COST_SERIES = "trace.cost"  # counter
 
 
+@compact_pickle
 @dataclass(slots=True)
 class EventBatch:
     """Events validated and encoded at the edge, ready for one write job."""
