@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Most write requests grouped into one transaction (group commit).",
     )
+    ingest_process: bool = Field(
+        default=True,
+        description="Commit ingest writes in a child process of the server, beside the event "
+        "loop instead of sharing its interpreter lock (false: in a thread, as every other "
+        "write). An in-memory SQLite database always uses the thread.",
+    )
     agent_messages: bool = Field(
         default=True,
         description="Record what each agent emits as ActiveWorkflow messages (false: agents "

@@ -20,7 +20,8 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -86,46 +87,23 @@ def run_in_transaction(engine: Engine, job: Callable[[WriteTx], T], *, messages:
         return result
 
 
-class Writer:
-    def __init__(
-        self, engine: Engine, *, queue_size: int, batch_max: int, messages: bool = True
-    ) -> None:
-        self._engine = engine
-        self._messages = messages
-        # Lists of jobs (one per event-loop iteration) and _STOP. SimpleQueue is implemented in
-        # C: putting costs no Python-level locking on the event loop's thread. The size bound
-        # (in jobs) is enforced in submit().
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+class Gatherer:
+    """What every writer shares on the event loop's side: jobs are gathered per loop iteration
+    and handed over together (``_dispatch``), and each request awaits its own future."""
+
+    def __init__(self, *, queue_size: int) -> None:
         self._queue_size = queue_size
-        self._batch_max = batch_max
-        self._thread: threading.Thread | None = None
         self._stopping = False
-        # Jobs of the current event-loop iteration, per loop, not yet handed to the thread.
+        self._running = False
+        # Jobs of the current event-loop iteration, per loop, not yet handed over.
         self._gathered: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
         # Pending = accepted - taken; each counter is only ever bumped by one thread.
         self._accepted = 0
         self._taken = 0
-        self.commits = 0  # transactions committed; read by tests and the benchmark
-
-    def start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="roost-writer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish every job already accepted, then stop the thread."""
-        if self._thread is None:
-            return
-        self._stopping = True
-        for loop in list(self._gathered):
-            self._hand_over(loop)
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
-        self._thread = None
 
     async def submit(self, job: Callable[[WriteTx], T | BaseException]) -> T:
         """Queue a job and wait for its commit; raises the job's own error if it failed."""
-        if self._stopping or self._thread is None:
+        if self._stopping or not self._running:
             raise WriterStopped("the server is shutting down")
         if self._accepted - self._taken >= self._queue_size:
             raise QueueFull("too many pending writes")
@@ -134,7 +112,7 @@ class Writer:
         gathered = self._gathered.get(loop)
         if gathered is None:
             # The first job of this loop iteration: hand the iteration's jobs over together
-            # once the loop has run every ready request (one wake-up of the writer thread per
+            # once the loop has run every ready request (one wake-up of the writer per
             # iteration, not one per request, which cost a GIL hand-off each).
             gathered = self._gathered[loop] = []
             loop.call_soon(self._hand_over, loop)
@@ -145,7 +123,59 @@ class Writer:
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         gathered = self._gathered.pop(loop, None)
         if gathered:
-            self._queue.put_nowait(gathered)
+            self._dispatch(gathered)
+
+    def _hand_over_all(self) -> None:
+        for loop in list(self._gathered):
+            self._hand_over(loop)
+
+    def _dispatch(self, gathered: list[_Pending]) -> None:
+        raise NotImplementedError
+
+
+class Writer(Gatherer):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        queue_size: int,
+        batch_max: int,
+        messages: bool = True,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        super().__init__(queue_size=queue_size)
+        self._engine = engine
+        self._messages = messages
+        # Held around each transaction when another process writes the same SQLite file
+        # (see ``writer_process``): a fair turn instead of SQLite's busy-polling.
+        self._lock = lock or contextlib.nullcontext()
+        # Lists of jobs (one per event-loop iteration) and _STOP. SimpleQueue is implemented in
+        # C: putting costs no Python-level locking on the event loop's thread. The size bound
+        # (in jobs) is enforced in submit().
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._batch_max = batch_max
+        self._thread: threading.Thread | None = None
+        self.commits = 0  # transactions committed; read by tests and the benchmark
+
+    def start(self) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="roost-writer", daemon=True)
+        self._thread.start()
+        self._running = True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish every job already accepted, then stop the thread."""
+        if self._thread is None:
+            return
+        self._stopping = True
+        self._hand_over_all()
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+        self._running = False
+
+    def _dispatch(self, gathered: list[_Pending]) -> None:
+        self._queue.put_nowait(gathered)
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -173,10 +203,13 @@ class Writer:
                     waiting.extend(item)
             batch, waiting = waiting[: self._batch_max], waiting[self._batch_max :]
             self._taken += len(batch)
+            jobs = [pending.job for pending in batch]
             try:
                 if conn is None:
                     conn = self._engine.connect()
-                outcomes = self._execute(conn, batch)
+                with self._lock:
+                    outcomes, commits = execute_batch(conn, jobs, self._messages)
+                self.commits += commits
             except Exception as exc:  # the connection or COMMIT failed: nothing was written
                 log.exception("write transaction failed")
                 outcomes = [exc] * len(batch)
@@ -184,52 +217,55 @@ class Writer:
                     conn.invalidate()
                     conn.close()
                     conn = None
-            self._deliver(batch, outcomes)
+            deliver(batch, outcomes)
         if conn is not None:
             conn.close()
 
-    def _execute(self, conn: Connection, batch: list[_Pending]) -> list[Any]:
-        try:
-            with conn.begin():
-                tx = WriteTx(conn, self._messages)
-                results = [pending.job(tx) for pending in batch]
-                tx.flush()
-            self.commits += 1
-            return results
-        except Exception as exc:
-            if len(batch) == 1:
-                return [exc]
-            return self._execute_isolated(conn, batch)
 
-    def _execute_isolated(self, conn: Connection, batch: list[_Pending]) -> list[Any]:
-        """Replay a batch with one savepoint per job: only the failing jobs fail."""
-        outcomes: list[Any] = []
+def execute_batch(conn: Connection, jobs: Sequence[Job], messages: bool) -> tuple[list[Any], int]:
+    """Run ``jobs`` in one transaction; each job's result or exception, and the number of
+    transactions committed. Raises only when the connection or COMMIT itself failed."""
+    try:
         with conn.begin():
-            for pending in batch:
-                savepoint = conn.begin_nested()
-                tx = WriteTx(conn, self._messages)
-                try:
-                    result = pending.job(tx)
-                    tx.flush()
-                except Exception as exc:
-                    savepoint.rollback()
-                    outcomes.append(exc)
-                else:
-                    savepoint.commit()
-                    outcomes.append(result)
-        self.commits += 1
-        return outcomes
+            tx = WriteTx(conn, messages)
+            results = [job(tx) for job in jobs]
+            tx.flush()
+        return results, 1
+    except Exception as exc:
+        if len(jobs) == 1:
+            return [exc], 0
+        return _execute_isolated(conn, jobs, messages), 1
 
-    @staticmethod
-    def _deliver(batch: list[_Pending], outcomes: list[Any]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
-        for loop, pairs in by_loop.items():
-            # One wake-up per event loop per batch, not one per request.
-            # RuntimeError: that loop is closed, and its requests are gone with it.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, pairs)
+
+def _execute_isolated(conn: Connection, jobs: Sequence[Job], messages: bool) -> list[Any]:
+    """Replay a batch with one savepoint per job: only the failing jobs fail."""
+    outcomes: list[Any] = []
+    with conn.begin():
+        for job in jobs:
+            savepoint = conn.begin_nested()
+            tx = WriteTx(conn, messages)
+            try:
+                result = job(tx)
+                tx.flush()
+            except Exception as exc:
+                savepoint.rollback()
+                outcomes.append(exc)
+            else:
+                savepoint.commit()
+                outcomes.append(result)
+    return outcomes
+
+
+def deliver(batch: Sequence[_Pending], outcomes: Sequence[Any]) -> None:
+    """Resolve each job's future on its own event loop (callable from any thread)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for pending, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+    for loop, pairs in by_loop.items():
+        # One wake-up per event loop per batch, not one per request.
+        # RuntimeError: that loop is closed, and its requests are gone with it.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, pairs)
 
 
 def _resolve(pairs: list[tuple[asyncio.Future[Any], Any]]) -> None:

@@ -94,7 +94,9 @@ async def update_agent(request: Request, agent_id: Id) -> JSON:
     viewer = await caller(request)
     store = get_store(request)
     body = await parse_json_model(request, schemas.AgentUpdate, store.settings.max_body_bytes)
-    found = await store.write(
+    # On the ingest writer: the agents it remembers between transactions (storage.agents)
+    # are the ones ingest consults, and this forgets them as it commits.
+    found = await store.ingest(
         partial(
             agent_service.set_disabled, viewer=viewer, agent_id=agent_id, disabled=body.disabled
         )

@@ -55,7 +55,7 @@ def _handler(make_job: JobMaker) -> LeanHandler:
             key_hash = key_rules.hash_key(_api_key(request))
             store: Store = request.state.store
             document = _document(await request.body(store.settings.max_body_bytes))
-            failure = await store.write(make_job(document, key_hash, now_ms(), store))
+            failure = await store.ingest(make_job(document, key_hash, now_ms(), store))
             if isinstance(failure, RoostError):
                 raise failure
             return errors.CREATED

@@ -60,7 +60,7 @@ class Call:
         self, events: list[TraceEvent], session: TraceEvent | None = None
     ) -> list[str]:
         batch = traces.prepare(events, received_at=self.now, session=session)
-        ids: list[str] = await self.store.write(
+        ids: list[str] = await self.store.ingest(
             partial(traces.record_events, key_hash=self.key_hash, batch=batch)
         )
         return ids
@@ -95,7 +95,9 @@ async def start_session(call: Call) -> LeanResponse:
     """``POST /session/start`` (``{"session": …}``) and ``POST /v1/sessions`` (bare or wrapped)."""
     session = wire.session_from_wire(wire.unwrap(call.document, "session"), now=call.now)
     batch = traces.prepare([], received_at=call.now, session=session)
-    row = await call.store.write(partial(traces.start_session, key_hash=call.key_hash, batch=batch))
+    row = await call.store.ingest(
+        partial(traces.start_session, key_hash=call.key_hash, batch=batch)
+    )
     return LeanResponse.json(wire.session_start_public(row))
 
 
@@ -195,7 +197,7 @@ async def create_model_event_batch(call: Call) -> LeanResponse:
 
 async def _update(call: Call, event_id: str | None) -> LeanResponse:
     update = wire.update_from_wire(call.document, event_id=event_id)
-    await call.store.write(
+    await call.store.ingest(
         partial(traces.update_event, key_hash=call.key_hash, update=update, now=call.now)
     )
     return LeanResponse(SUCCESS)

@@ -80,7 +80,7 @@ async def export_traces(request: LeanRequest) -> LeanResponse:
         rejected = decoded.rejected
         batch = traces.prepare(events, received_at=now, rejected=rejected)
         # Even a request with no span to store checks its key.
-        await store.write(
+        await store.ingest(
             partial(traces.record_events, key_hash=key_rules.hash_key(key), batch=batch)
         )
     except Exception as exc:

@@ -129,12 +129,12 @@ async def _ingest(request: LeanRequest, shape: str) -> LeanResponse:
         key_hash = key_rules.hash_key(key)
         if shape != "batch":
             groups = _single_groups(body, now, variant=shape == "stat")
-            await store.write(
+            await store.ingest(
                 partial(stats.record_points, key_hash=key_hash, groups=groups, now=now)
             )
             return LeanResponse(ACCEPTED, 202)
         groups, rejected = _batch_groups(body, now)
-        result: IngestResult = await store.write(
+        result: IngestResult = await store.ingest(
             partial(
                 stats.record_points,
                 key_hash=key_hash,

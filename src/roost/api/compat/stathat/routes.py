@@ -68,7 +68,7 @@ async def ez(request: LeanRequest) -> LeanResponse:
             return await _ez_bulk(store, translate.bulk_groups(body, now, given), now, strict)
         ezkey = translate.ezkey_of(given)
         groups = translate.form_groups(params, now)
-        await store.write(partial(stathat.record_ez, ezkey=ezkey, groups=groups, now=now))
+        await store.ingest(partial(stathat.record_ez, ezkey=ezkey, groups=groups, now=now))
         return OK
     except errors.BatchTooLarge:
         message = f"data: at most {MAX_BATCH_ITEMS} items per request"
@@ -80,7 +80,7 @@ async def ez(request: LeanRequest) -> LeanResponse:
 
 
 async def _ez_bulk(store: Store, bulk: translate.Bulk, now: int, strict: bool) -> LeanResponse:
-    result: IngestResult = await store.write(
+    result: IngestResult = await store.ingest(
         partial(
             stathat.record_ez, ezkey=bulk.ezkey, groups=bulk.groups, now=now, field_prefix="data"
         )
@@ -103,7 +103,7 @@ async def _classic(request: LeanRequest, kind: Kind) -> LeanResponse:
         now = now_ms()
         params, _ = await _params(request, store)
         ukey, key, value, ts = translate.classic_point(params, kind, now)
-        await store.write(
+        await store.ingest(
             partial(
                 stathat.record_classic,
                 ukey=ukey,
