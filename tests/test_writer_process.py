@@ -352,3 +352,100 @@ def test_compact_pickle_refuses_a_class_with_a_field_outside_init() -> None:
 
     with pytest.raises(TypeError, match="__init__"):
         compact_pickle(Derived)
+
+
+# -- answers read on the event loop ------------------------------------------------------
+# A writer started on a running loop reads the child's answers on that loop (as the app's
+# does, from its lifespan); started elsewhere, a thread reads them (the tests above).
+
+
+def insert_with_payload(tx: WriteTx, *, name: str, payload: str) -> int:
+    return insert_project(tx, name=name) + 0 * len(payload)
+
+
+def on_its_own_loop(settings: Settings, store: Store, scenario: Any) -> Any:
+    """Run ``scenario(writer)`` on the loop the writer was started on; stop it from a thread,
+    as the app's lifespan does."""
+    turn = store.ingest_writer._turn if store.ingest_writer is not None else None
+
+    async def main() -> Any:
+        writer = ProcessWriter(settings, turn=turn)
+        writer.start()
+        try:
+            return await scenario(writer)
+        finally:
+            await asyncio.to_thread(writer.stop, WAIT_S)
+
+    return asyncio.run(asyncio.wait_for(main(), 3 * WAIT_S))
+
+
+def test_on_its_loop_a_dead_child_is_replaced_too(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    held, after = unique_name(), unique_name()
+
+    async def scenario(writer: ProcessWriter) -> list[Any]:
+        job = partial(held_then_insert, folder=str(tmp_path), name=held)
+        pending = asyncio.ensure_future(writer.submit(job))
+        assert await asyncio.to_thread(wait_for_file, tmp_path / "entered")
+        assert writer.child_pid is not None
+        os.kill(writer.child_pid, signal.SIGKILL)  # the child this test started
+        lost = await asyncio.gather(pending, return_exceptions=True)
+        return [*lost, writer.restarts, await writer.submit(partial(insert_project, name=after))]
+
+    lost, restarts, written = on_its_own_loop(settings, store, scenario)
+    assert isinstance(lost, WriterStopped)
+    assert restarts == 1
+    assert isinstance(written, int)
+    assert project_exists(store, after) and not project_exists(store, held)
+
+
+def test_on_its_loop_stop_finishes_every_accepted_job(settings: Settings, store: Store) -> None:
+    names = [unique_name() for _ in range(50)]
+
+    async def scenario(writer: ProcessWriter) -> list[Any]:
+        jobs = [
+            asyncio.ensure_future(writer.submit(partial(insert_project, name=name)))
+            for name in names
+        ]
+        await asyncio.sleep(0)
+        await asyncio.to_thread(writer.stop, WAIT_S)  # while every job is in flight
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = on_its_own_loop(settings, store, scenario)
+    assert all(isinstance(result, int) for result in results), results
+    assert all(project_exists(store, name) for name in names)
+
+
+def test_stop_called_on_the_blocked_loop_reads_the_last_answers_itself(
+    settings: Settings, store: Store
+) -> None:
+    name = unique_name()
+
+    async def scenario(writer: ProcessWriter) -> Any:
+        job = asyncio.ensure_future(writer.submit(partial(insert_project, name=name)))
+        await asyncio.sleep(0)
+        writer.stop(WAIT_S)  # blocks this loop: its reader cannot run
+        return await asyncio.wait_for(job, WAIT_S)
+
+    assert isinstance(on_its_own_loop(settings, store, scenario), int)
+    assert project_exists(store, name)
+
+
+def test_frames_larger_than_the_pipe_go_through_the_sender_thread(
+    settings: Settings, store: Store
+) -> None:
+    """A frame the pipe cannot take at once (here 3 MB) is not written from the loop, which
+    must never block; the sender thread writes it while the child reads."""
+    big, small = unique_name(), unique_name()
+    payload = "x" * (3 << 20)
+
+    async def scenario(writer: ProcessWriter) -> list[Any]:
+        return await asyncio.gather(
+            writer.submit(partial(insert_with_payload, name=big, payload=payload)),
+            writer.submit(partial(insert_project, name=small)),
+        )
+
+    results = on_its_own_loop(settings, store, scenario)
+    assert all(isinstance(result, int) for result in results)
+    assert project_exists(store, big) and project_exists(store, small)

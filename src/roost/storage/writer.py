@@ -261,7 +261,14 @@ def deliver(batch: Sequence[_Pending], outcomes: Sequence[Any]) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
     for pending, outcome in zip(batch, outcomes, strict=True):
         by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+    try:
+        here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
     for loop, pairs in by_loop.items():
+        if loop is here:  # called on that loop (the ingest process's answers): no wake-up
+            _resolve(pairs)
+            continue
         # One wake-up per event loop per batch, not one per request.
         # RuntimeError: that loop is closed, and its requests are gone with it.
         with contextlib.suppress(RuntimeError):
