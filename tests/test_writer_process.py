@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvloop
 
 from roost.domain.errors import InvalidInput
 from roost.domain.portable import compact_pickle
@@ -376,7 +377,9 @@ def on_its_own_loop(settings: Settings, store: Store, scenario: Any) -> Any:
         finally:
             await asyncio.to_thread(writer.stop, WAIT_S)
 
-    return asyncio.run(asyncio.wait_for(main(), 3 * WAIT_S))
+    # uvloop, as under roost serve (its readers differ from asyncio's: non-blocking fds).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(asyncio.wait_for(main(), 3 * WAIT_S))
 
 
 def test_on_its_loop_a_dead_child_is_replaced_too(
@@ -449,3 +452,18 @@ def test_frames_larger_than_the_pipe_go_through_the_sender_thread(
     results = on_its_own_loop(settings, store, scenario)
     assert all(isinstance(result, int) for result in results)
     assert project_exists(store, big) and project_exists(store, small)
+
+
+def big_result(tx: WriteTx, *, size: int) -> str:
+    return "y" * size
+
+
+def test_an_answer_larger_than_the_pipe_is_read_whole_on_the_loop(
+    settings: Settings, store: Store
+) -> None:
+    """A large answer (a HoneyHive batch's event ids) reaches the loop in several reads."""
+
+    async def scenario(writer: ProcessWriter) -> Any:
+        return await writer.submit(partial(big_result, size=3 << 20))
+
+    assert on_its_own_loop(settings, store, scenario) == "y" * (3 << 20)

@@ -312,7 +312,11 @@ class ProcessWriter(Gatherer):
 
     def _watch(self, child: _Child) -> None:
         assert self._owner is not None
-        self._owner.add_reader(child.outcomes.fileno(), self._on_readable, child)
+        fd = child.outcomes.fileno()
+        self._owner.add_reader(fd, self._on_readable, child)
+        # The loop made the descriptor non-blocking; an answer larger than the pipe arrives
+        # in parts, and recv_bytes must wait for the rest (the child is writing it now).
+        os.set_blocking(fd, True)
 
     def _on_readable(self, child: _Child) -> None:
         """The owner loop's reader: every answer ready now."""
