@@ -75,14 +75,23 @@ def held_then_insert(tx: WriteTx, *, folder: str, name: str) -> int:
 
 @contextmanager
 def running(settings: Settings, store: Store) -> Iterator[ProcessWriter]:
-    # The store's own turn, so this child and the store's thread writer take turns.
-    turn = store.ingest_writer._turn if store.ingest_writer is not None else None
+    turn = store_turn(store)
     writer = ProcessWriter(settings, turn=turn)
     writer.start()
     try:
         yield writer
     finally:
         writer.stop(timeout=WAIT_S)
+
+
+def store_turn(store: Store) -> Any:
+    """The store's own turn, so a test's child and the store's thread writer take turns."""
+    return store.ingest_writer._turn if store.ingest_writer is not None else None
+
+
+async def settled(writer: ProcessWriter, jobs: list[Any]) -> list[Any]:
+    """Each job's result or exception, submitted in one loop iteration (one frame)."""
+    return await asyncio.gather(*(writer.submit(job) for job in jobs), return_exceptions=True)
 
 
 def run(coroutine: Any) -> Any:
@@ -149,15 +158,8 @@ def test_a_failing_job_fails_alone_and_its_neighbours_commit(
 ) -> None:
     failing, neighbour = unique_name(), unique_name()
     with running(settings, store) as writer:
-
-        async def scenario() -> list[Any]:
-            jobs = [
-                writer.submit(partial(insert_then_raise, name=failing)),
-                writer.submit(partial(insert_project, name=neighbour)),
-            ]
-            return await asyncio.gather(*jobs, return_exceptions=True)
-
-        raised, written = run(scenario())
+        jobs = [partial(insert_then_raise, name=failing), partial(insert_project, name=neighbour)]
+        raised, written = run(settled(writer, jobs))
     assert isinstance(raised, RuntimeError)
     assert "failed after writing" in str(raised)
     assert isinstance(written, int)
@@ -170,15 +172,10 @@ def test_a_job_that_cannot_cross_fails_at_once_and_others_go_on(
 ) -> None:
     name = unique_name()
     with running(settings, store) as writer:
-
-        async def scenario() -> list[Any]:
-            jobs = [
-                writer.submit(lambda tx: None),  # a lambda does not pickle
-                writer.submit(partial(insert_project, name=name)),
-            ]
-            return await asyncio.gather(*jobs, return_exceptions=True)
-
-        refused, written = run(scenario())
+        # A lambda does not pickle.
+        refused, written = run(
+            settled(writer, [lambda tx: None, partial(insert_project, name=name)])
+        )
     assert isinstance(refused, TypeError)
     assert "picklable" in str(refused)
     assert isinstance(written, int)
@@ -367,7 +364,7 @@ def insert_with_payload(tx: WriteTx, *, name: str, payload: str) -> int:
 def on_its_own_loop(settings: Settings, store: Store, scenario: Any) -> Any:
     """Run ``scenario(writer)`` on the loop the writer was started on; stop it from a thread,
     as the app's lifespan does."""
-    turn = store.ingest_writer._turn if store.ingest_writer is not None else None
+    turn = store_turn(store)
 
     async def main() -> Any:
         writer = ProcessWriter(settings, turn=turn)
