@@ -69,6 +69,9 @@ HAWKFLOW_RATIO_TARGET = 0.6  # the same, for /v1/metrics and for /v1/start + /v1
 # Roost req/s with ActiveWorkflow messages / with ROOST_AGENT_MESSAGES=false, same loads.
 MESSAGES_RATIO_TARGET = 0.9
 ROUND_CONNECTIONS = 64  # wrk connections of every bare-vs-Roost round
+# The messages phase runs this many times --rounds, each that much shorter (see
+# measure_messages_cost).
+MESSAGES_ROUNDS_PER_ROUND = 3
 # One alert evaluation pass must take at most this share of the default interval (30 s).
 ALERT_PASS_SHARE_TARGET = 0.1
 BATCH_RATIO_TARGET = 0.5  # Roost points/s via the batch API / raw SQLite executemany rows/s
@@ -196,6 +199,12 @@ class Server:
             time.sleep(0.1)
         raise BenchError(f"{self.name} not ready after {timeout_s:.0f}s:\n{self.log_tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU so far of the server and its live child processes (Roost's
+        ingest writer is one), from /proc."""
+        assert self.proc is not None
+        return process_tree_cpu_seconds(self.proc.pid)
+
     def stop(self) -> None:
         proc = self.proc
         if proc is None or proc.poll() is not None:
@@ -209,6 +218,36 @@ class Server:
             except subprocess.TimeoutExpired:
                 continue
         log(f"stopped {self.name} (pid {proc.pid}, code {proc.returncode})")
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and of its children, grandchildren…, read from /proc/*/stat."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, cpu seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # The command name (field 2) may hold spaces and parentheses: split after its ")".
+        fields = text.rsplit(")", 1)[1].split()
+        stats[int(entry.name)] = (
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS,
+        )
+    total, tree = 0.0, {pid}
+    for _ in range(8):  # bounded depth; the server's tree is two deep
+        grown = {child for child, (parent, _) in stats.items() if parent in tree} - tree
+        if not grown:
+            break
+        tree |= grown
+    for member in tree:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,10 +265,18 @@ class WrkResult:
     mean_ms: float
     max_ms: float
     errors: dict[str, int] = field(default_factory=dict)
+    # CPU seconds the server under load (with its children) used during the run, if measured.
+    server_cpu_s: float | None = None
 
     @property
     def error_total(self) -> int:
         return sum(self.errors.values())
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / self.requests * 1e6
 
 
 def run_wrk(
@@ -241,7 +288,9 @@ def run_wrk(
     threads: int,
     duration_s: int,
     label: str,
+    server: Server | None = None,
 ) -> WrkResult:
+    """One wrk run; with ``server``, also the CPU that server used meanwhile."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise BenchError("wrk not found: install it with `apt-get install -y wrk`")
@@ -259,7 +308,9 @@ def run_wrk(
         *script_args,
     ]
     log(f"wrk {label}: {connections} connections, {threads} threads, {duration_s}s")
+    cpu_before = server.cpu_seconds() if server is not None else 0.0
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 60, check=False)
+    server_cpu_s = server.cpu_seconds() - cpu_before if server is not None else None
     match = WRK_LINE.search(proc.stdout)
     if proc.returncode != 0 or match is None:
         raise BenchError(
@@ -277,10 +328,13 @@ def run_wrk(
         mean_ms=fields["mean_us"] / 1000,
         max_ms=fields["max_us"] / 1000,
         errors={k[4:]: int(v) for k, v in fields.items() if k.startswith("err_")},
+        server_cpu_s=server_cpu_s,
     )
+    cpu = result.cpu_us_per_request
     log(
         f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
         f"p99 {result.p99_ms:.2f} ms, {result.requests:,} requests, errors {result.errors}"
+        + (f", server CPU {cpu:.1f} us/request" if cpu is not None else "")
     )
     return result
 
@@ -564,6 +618,33 @@ def create_key(env: dict[str, str]) -> str:
     return key
 
 
+@dataclass
+class Rounds:
+    """Alternating rounds: (baseline, Roost) results per round, in the order they ran."""
+
+    pairs: list[tuple[WrkResult, WrkResult]]
+
+    @staticmethod
+    def _ratio(pair: tuple[WrkResult, WrkResult]) -> float:
+        baseline, roost = pair
+        return roost.rps / baseline.rps if baseline.rps else 0.0
+
+    @property
+    def ratios(self) -> list[float]:
+        """Each round's Roost / baseline req/s, sorted."""
+        return sorted(self._ratio(pair) for pair in self.pairs)
+
+    @property
+    def ratio(self) -> float:
+        """The median round's ratio."""
+        return self.ratios[len(self.pairs) // 2]
+
+    @property
+    def median_pair(self) -> tuple[WrkResult, WrkResult]:
+        """The median round's results (baseline, Roost)."""
+        return sorted(self.pairs, key=self._ratio)[len(self.pairs) // 2]
+
+
 def alternate_rounds(
     bare_url: str,
     roost_url: str,
@@ -576,20 +657,28 @@ def alternate_rounds(
     problems: list[str],
     roost_args: list[str] | None = None,
     baseline: str = "bare",
-) -> tuple[list[float], WrkResult, WrkResult]:
-    """Alternate baseline and Roost rounds; the sorted ratios and the median round's results.
+    servers: tuple[Server, Server] | None = None,
+) -> Rounds:
+    """Alternate baseline and Roost rounds.
 
     This machine's speed drifts by tens of percent from minute to minute; drift that hits
     both sides of one round cancels out of its ratio, and the median drops the odd round.
     ``roost_args`` are Roost's script arguments when they differ from the baseline's (its key).
+    With ``servers`` (baseline, Roost), each round also measures the CPU its server used.
     """
     common = {"connections": ROUND_CONNECTIONS, "threads": 2, "duration_s": duration_s}
+    baseline_server, roost_server = servers if servers is not None else (None, None)
     pairs: list[tuple[WrkResult, WrkResult]] = []
     for number in range(1, rounds + 1):
 
         def baseline_round(number: int = number) -> WrkResult:
             result = run_wrk(
-                bare_url, script, script_args, **common, label=f"{baseline} {label}, round {number}"
+                bare_url,
+                script,
+                script_args,
+                **common,
+                label=f"{baseline} {label}, round {number}",
+                server=baseline_server,
             )
             check_no_errors(result, f"{baseline} {label}", problems)
             return result
@@ -601,6 +690,7 @@ def alternate_rounds(
                 roost_args or script_args,
                 **common,
                 label=f"roost {label}, round {number}",
+                server=roost_server,
             )
             check_no_errors(result, f"roost {label}", problems)
             return result
@@ -613,10 +703,9 @@ def alternate_rounds(
         else:
             second = roost_round()
             pairs.append((baseline_round(), second))
-    ratios = sorted(r.rps / b.rps if b.rps else 0.0 for b, r in pairs)
-    bare_res, roost_res = sorted(pairs, key=lambda pair: pair[1].rps / pair[0].rps)[len(pairs) // 2]
-    log(f"  {label} ratios per round: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
-    return ratios, bare_res, roost_res
+    found = Rounds(pairs)
+    log(f"  {label} ratios per round: " + ", ".join(f"{ratio:.2f}" for ratio in found.ratios))
+    return found
 
 
 def check_runs_paired(roost_url: str, key: str) -> dict[str, Any]:
@@ -660,15 +749,18 @@ def measure_messages_cost(
     ``1 - MESSAGES_RATIO_TARGET`` of the throughput.
 
     Both start empty (the main server's tables have grown through the earlier phases), and
-    the rounds are more and shorter than elsewhere, in the same total time: the difference
-    sought is small next to this machine's drift, which shorter alternations cancel better.
+    the rounds are three times as many as elsewhere and as short, in the same total time: the
+    difference sought is small next to this machine's drift, which short alternations cancel
+    better, and the median of nine rounds moves less than that of five (single rounds of one
+    load spread by 0.15 and more). Each round also measures the CPU each server used per
+    request, a figure the machine's drift hardly moves: what messages cost, without the noise.
     """
     on, on_url, on_key = _fresh_roost(data_dir, "messages-on", {})
     off, off_url, off_key = _fresh_roost(
         data_dir, "messages-off", {"ROOST_AGENT_MESSAGES": "false"}
     )
-    rounds = args.rounds + 2
-    duration_s = max(1, args.duration * args.rounds // rounds)
+    rounds = MESSAGES_ROUNDS_PER_ROUND * args.rounds
+    duration_s = max(2, args.duration * args.rounds // rounds)
     loads = (
         ("ingest", "post.lua", ["/v1/ingest", "{key}", str(single_body)]),
         ("hawkflow metrics", "hawkflow.lua", ["metrics", "{key}", str(metrics_body)]),
@@ -682,7 +774,7 @@ def measure_messages_cost(
                 server.start()
                 server.wait_ready(lambda u=url: client.get(f"{u}/healthz").status_code == 200)
         for label, script, template in loads:
-            ratios, off_res, on_res = alternate_rounds(
+            measured = alternate_rounds(
                 off_url,
                 on_url,
                 script,
@@ -693,22 +785,32 @@ def measure_messages_cost(
                 problems=problems,
                 roost_args=[arg.replace("{key}", on_key) for arg in template],
                 baseline="messages off,",
+                servers=(off, on),
             )
-            ratio = ratios[len(ratios) // 2]
+            ratio = measured.ratio
+            off_res, on_res = measured.median_pair
+            cpu_off = statistics.median(off.cpu_us_per_request or 0.0 for off, _ in measured.pairs)
+            cpu_on = statistics.median(on.cpu_us_per_request or 0.0 for _, on in measured.pairs)
             details[label] = {
                 "off": asdict(off_res),
                 "on": asdict(on_res),
-                "ratios_per_round": ratios,
+                "ratios_per_round": measured.ratios,
+                "cpu_us_per_request": {"on": cpu_on, "off": cpu_off},
             }
-            figures.append(
+            figures += [
                 Figure(
                     f"messages: {label} req/s, on / off",
                     ratio,
                     "x",
                     f">= {MESSAGES_RATIO_TARGET}",
                     ratio >= MESSAGES_RATIO_TARGET,
-                )
-            )
+                ),
+                Figure(
+                    f"messages: {label} server CPU/request, on / off",
+                    cpu_on / cpu_off if cpu_off else 0.0,
+                    "x",
+                ),
+            ]
     finally:
         on.stop()
         off.stop()
@@ -785,7 +887,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
 
         # ---- 1. single-point ingest: bare, then Roost --------------------------------------
         wrk_single = ["/v1/ingest", key, str(single_body)]
-        common = {"connections": 64, "threads": 2}
+        common: dict[str, Any] = {"connections": 64, "threads": 2}
         if args.warmup:
             run_wrk(
                 bare_url,
@@ -804,7 +906,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 duration_s=args.warmup,
                 label="roost warm-up",
             )
-        ratios, bare_res, roost_res = alternate_rounds(
+        measured = alternate_rounds(
             bare_url,
             roost_url,
             "post.lua",
@@ -814,11 +916,12 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
             label="ingest",
             problems=problems,
         )
-        ingest_ratio = ratios[len(ratios) // 2]
+        ingest_ratio = measured.ratio
+        bare_res, roost_res = measured.median_pair
         details["ingest"] = {
             "bare": asdict(bare_res),
             "roost": asdict(roost_res),
-            "ratios_per_round": ratios,
+            "ratios_per_round": measured.ratios,
         }
         figures += [
             Figure("ingest: bare Starlette req/s", bare_res.rps, "req/s"),
@@ -846,7 +949,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
             ("hawkflow metrics", ["metrics", key, str(metrics_body)]),
             ("hawkflow start+end", ["pairs", key]),
         ):
-            ratios, bare_res, roost_res = alternate_rounds(
+            measured = alternate_rounds(
                 bare_url,
                 roost_url,
                 "hawkflow.lua",
@@ -856,11 +959,12 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[Figure], dict[st
                 label=scenario,
                 problems=problems,
             )
-            ratio = ratios[len(ratios) // 2]
+            ratio = measured.ratio
+            bare_res, roost_res = measured.median_pair
             details[scenario] = {
                 "bare": asdict(bare_res),
                 "roost": asdict(roost_res),
-                "ratios_per_round": ratios,
+                "ratios_per_round": measured.ratios,
             }
             figures += [
                 Figure(f"{scenario}: bare Starlette req/s", bare_res.rps, "req/s"),

@@ -165,7 +165,7 @@ def _check_minutes(source: str, token: str, target: str, key: str, days: int, no
     for url, secret in ((source, token), (target, key)):
         listed = httpx.get(f"{url}/x/{secret}/statlist", timeout=30.0).json()
         stat = next(row for row in listed if row["name"] == "bench.stat.001")
-        frame = {"t": f"{min(days * 1440, 10_000)}m1m", "start": start}
+        frame: dict[str, str | int] = {"t": f"{min(days * 1440, 10_000)}m1m", "start": start}
         found.append(
             httpx.get(f"{url}/x/{secret}/data/{stat['id']}", params=frame, timeout=30.0).json()
         )
