@@ -76,12 +76,5 @@ function request()
    return table.concat(pieces)
 end
 
-function done(summary, latency, requests)
-   local e = summary.errors
-   io.write(string.format(
-      "ROOST_WRK requests=%d duration_us=%d bytes=%d p50_us=%d p90_us=%d p99_us=%d mean_us=%.1f"
-         .. " max_us=%d err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
-      summary.requests, summary.duration, summary.bytes,
-      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
-      latency.max, e.connect, e.read, e.write, e.timeout, e.status))
-end
+-- done(): the result line shared by every bench script, from report.lua beside this one.
+dofile((debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./") .. "report.lua")
