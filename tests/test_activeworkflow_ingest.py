@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,9 +18,10 @@ from hawkflow import post
 from roost.app import create_app, run_retention_pass
 from roost.domain.agents import process_seed
 from roost.domain.times import DAY, now_ms
+from roost.services.agents import Viewer, list_messages
 from roost.services.messages import add_message
 from roost.settings import Settings
-from roost.storage.messages import BLOCK_SIZE
+from roost.storage.messages import BLOCK_SIZE, insert_blocks
 from roost.storage.schema import agents, message_blocks
 from roost.storage.store import Store
 from roost.storage.writer import WriteTx
@@ -131,6 +133,101 @@ def test_trace_events_make_agents_per_name_and_type_with_parent_sources(
     assert found["answer"]["sources"] == [{"id": found["support-chat"]["id"]}]
     payload = payloads(client, tenant, model["id"])[0]
     assert payload["kind"] == "trace_event" and payload["parent_id"] == chain
+
+
+def _stored_payloads(store: Store, project_id: int, agent_id: int) -> list[Any]:
+    """The payloads as the agent's blocks hold them, oldest first."""
+    with store.read() as conn:
+        texts = conn.execute(
+            select(message_blocks.c.payloads)
+            .where(message_blocks.c.project_id == project_id, message_blocks.c.agent_id == agent_id)
+            .order_by(message_blocks.c.id)
+        ).scalars()
+        return [payload for text in texts for _, payload in orjson.loads(text)]
+
+
+def test_a_trace_event_message_is_stored_as_a_reference_and_read_with_the_event_fields(
+    client: TestClient, store: Store
+) -> None:
+    tenant = make_tenant(store)
+    session_id = start_session(client, tenant, session_name="refs")["session_id"]
+    event_id = event(
+        client, tenant, session_id=session_id, event_type="tool", event_name="fetch",
+        parent_id=session_id, duration=42.5, error="timed out",
+    )  # fmt: skip
+    agent = agents_by_name(client, tenant)["fetch"]
+    assert _stored_payloads(store, tenant.project_id, agent["id"]) == [
+        {"kind": "trace_event", "event_id": event_id}
+    ]
+    expected = {
+        "kind": "trace_event",
+        "event_id": event_id,
+        "session_id": session_id,
+        "parent_id": session_id,
+        "event_type": "tool",
+        "event_name": "fetch",
+        "duration_ms": 42.5,
+        "error": True,
+    }
+    assert payloads(client, tenant, agent["id"]) == [expected]
+    # The services' list (the web app's) holds the same, read in one lookup.
+    with store.read() as conn:
+        viewer = Viewer(frozenset({tenant.project_id}), frozenset())
+        rows = list_messages(
+            conn, viewer=viewer, agent_id=agent["id"], after=None, limit=None, keep_ms=None,
+            now=now_ms(),
+        )  # fmt: skip
+    assert [row.payload for row in rows] == [expected]
+
+
+def _block(project_id: int, agent_id: int, payloads: list[Any]) -> Callable[[WriteTx], None]:
+    def job(tx: WriteTx) -> None:
+        now = now_ms()
+        insert_blocks(
+            tx.conn,
+            project_id=project_id,
+            blocks=[(agent_id, now, [[now, payload] for payload in payloads])],
+        )
+
+    return job
+
+
+def test_whole_trace_event_payloads_and_references_to_missing_events_read_as_stored(
+    client: TestClient, store: Store
+) -> None:
+    tenant = make_tenant(store)
+    session_id = start_session(client, tenant, session_name="older")["session_id"]
+    event(client, tenant, session_id=session_id, event_type="model", event_name="llm",
+          parent_id=session_id)  # fmt: skip
+    agent = agents_by_name(client, tenant)["llm"]
+    # As trace-event messages were stored before references, and a reference to an event
+    # that is not stored (it names the event all the same).
+    whole = {
+        "kind": "trace_event", "event_id": "0192f0c4-2222-7000-8000-000000000001",
+        "session_id": session_id, "parent_id": None, "event_type": "model",
+        "event_name": "llm", "duration_ms": 3.0, "error": False,
+    }  # fmt: skip
+    missing = {"kind": "trace_event", "event_id": "0192f0c4-3333-7000-8000-000000000001"}
+    store.write_now(_block(tenant.project_id, agent["id"], [whole, missing]))
+    newest = payloads(client, tenant, agent["id"])
+    assert newest[:2] == [missing, whole]
+    assert newest[2]["event_name"] == "llm" and newest[2]["parent_id"] == session_id
+
+
+def test_a_trace_event_reference_never_reads_another_projects_event(
+    client: TestClient, store: Store
+) -> None:
+    owner, other = make_tenant(store), make_tenant(store)
+    session_id = start_session(client, owner, session_name="mine")["session_id"]
+    event_id = event(client, owner, session_id=session_id, event_type="tool",
+                     event_name="private", parent_id=session_id)  # fmt: skip
+    session_other = start_session(client, other, session_name="theirs")["session_id"]
+    event(client, other, session_id=session_other, event_type="tool", event_name="probe",
+          parent_id=session_other)  # fmt: skip
+    probe = agents_by_name(client, other)["probe"]
+    reference = {"kind": "trace_event", "event_id": event_id}
+    store.write_now(_block(other.project_id, probe["id"], [reference]))
+    assert payloads(client, other, probe["id"])[0] == reference  # not the owner's event
 
 
 def test_a_child_stored_before_its_parent_still_links_them(

@@ -229,6 +229,9 @@ def test_a_workflow_is_drawn_as_a_layered_graph_with_recent_messages(
     etl = page.locator("section.card", has=page.locator("h2", has_text="nightly-etl"))
     assert etl.locator("ol.messages li").count() >= 1
     assert "run-2" in etl.inner_text()  # a run's message, as folded JSON
+    # A trace event's message, stored as a reference, is shown with the event's fields.
+    answer = page.locator("section.card", has=page.locator("h2", has_text="answer"))
+    assert "session_id" in answer.locator("ol.messages").inner_text()
 
 
 def test_the_home_overview_shows_what_needs_a_look(

@@ -53,6 +53,44 @@ def event_seed(event_type: str, event_name: str) -> AgentSeed:
     return AgentSeed(EVENT, f"{event_type}:{event_name}", event_name[:MAX_NAME], agent_type)
 
 
+# A trace event's message is stored as a reference to the event, and read back with the
+# event's fields (``trace_event_payload``): an OTLP batch makes a message per span, and the
+# full payload repeated a third of what the spans themselves cost to write.
+TRACE_EVENT = "trace_event"
+
+
+def trace_event_ref(event_id: str) -> dict[str, str]:
+    return {"kind": TRACE_EVENT, "event_id": event_id}
+
+
+def is_trace_event_ref(payload: object) -> bool:
+    """A stored reference, as opposed to a whole payload (as messages of trace events were
+    stored until December 2026; those are read as they are)."""
+    return type(payload) is dict and len(payload) == 2 and payload.get("kind") == TRACE_EVENT
+
+
+def trace_event_payload(
+    event_id: str,
+    session_id: str,
+    parent_id: str | None,
+    event_type: str,
+    event_name: str,
+    duration: float,
+    has_error: int,
+) -> dict[str, object]:
+    """What a trace event's message says: enough to find the event, its session and parent."""
+    return {
+        "kind": TRACE_EVENT,
+        "event_id": event_id,
+        "session_id": session_id,
+        "parent_id": parent_id,
+        "event_type": event_type,
+        "event_name": event_name,
+        "duration_ms": duration,
+        "error": bool(has_error),
+    }
+
+
 def session_workflow_key(session_name: str) -> str:
     return f"session:{session_name}"
 

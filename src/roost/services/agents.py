@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from roost.domain import keys as key_rules
-from roost.domain.agents import AgentSeed, event_seed, session_workflow_key
+from roost.domain.agents import AgentSeed, event_seed, session_workflow_key, trace_event_ref
 from roost.domain.errors import Forbidden, InvalidInput, NotFound
 from roost.domain.keys import Scope
 from roost.domain.times import parse_time
 from roost.domain.users import Role
 from roost.services import access
 from roost.services import users as user_service
-from roost.services.messages import resolve_agents, write_messages
+from roost.services.messages import resolve_agents, with_trace_events, write_messages
 from roost.storage import agents as agent_store
 from roost.storage import messages as message_store
 from roost.storage import workflows as workflow_store
@@ -143,9 +143,10 @@ def list_messages(
     if keep_ms is not None:
         # Expired when created_at + keep <= now: only later ones are still there.
         floor = max(floor, now - keep_ms) if floor is not None else now - keep_ms
-    return message_store.list_messages(
+    rows = message_store.list_messages(
         conn, project_id=agent.project_id, agent_id=agent.id, created_after=floor, limit=limit
     )
+    return with_trace_events(conn, rows)
 
 
 def get_message(
@@ -158,7 +159,7 @@ def get_message(
     )
     if found is None or (keep_ms is not None and found.created_at + keep_ms <= now):
         raise NotFound("record not found")
-    return found
+    return with_trace_events(conn, [found])[0]
 
 
 def set_disabled(tx: WriteTx, *, viewer: Viewer, agent_id: int, disabled: bool) -> AgentView:
@@ -231,20 +232,7 @@ def record_trace_events(
         if parent is not None and parent != child:
             pairs.add((parent, child))
     pending = [
-        (
-            seeds[record.event_id],
-            record.received_at,
-            {
-                "kind": "trace_event",
-                "event_id": record.event_id,
-                "session_id": record.session_id,
-                "parent_id": record.parent_id,
-                "event_type": record.event_type,
-                "event_name": record.event_name,
-                "duration_ms": record.duration,
-                "error": bool(record.has_error),
-            },
-        )
+        (seeds[record.event_id], record.received_at, trace_event_ref(record.event_id))
         for record in records
         if record.event_id in new_ids
     ]

@@ -11,16 +11,30 @@ agents are still made, so the agents API and workflows keep working.
 
 A disabled agent emits nothing: its records are still stored (runs, points, events), but no
 message is made for them and its ``messages_count`` stands still.
+
+A trace event's message is stored as a reference to the event (``domain.agents``) and filled
+in with the event's fields when read (``with_trace_events``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from roost.domain.agents import AgentSeed, format_time, stat_seed
+from sqlalchemy import Connection
+
+from roost.domain.agents import (
+    AgentSeed,
+    format_time,
+    is_trace_event_ref,
+    stat_seed,
+    trace_event_payload,
+)
 from roost.storage import agents as agent_store
+from roost.storage import events as event_store
 from roost.storage import messages as message_store
+from roost.storage.messages import MessageRow
 from roost.storage.writer import WriteTx
 
 BUFFER = "activeworkflow-messages"
@@ -172,3 +186,36 @@ def _write(
         if not disabled:
             blocks.append((agent_id, each.latest, each.pairs))
     message_store.insert_blocks(tx.conn, project_id=project_id, blocks=blocks)
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def with_trace_events(conn: Connection, rows: list[MessageRow]) -> list[MessageRow]:
+    """The messages with each trace-event reference replaced by the event's fields (one
+    lookup per project). A reference whose event is not stored stays as it is: it still
+    names the event."""
+    wanted: dict[int, set[str]] = {}
+    for row in rows:
+        if is_trace_event_ref(row.payload):
+            wanted.setdefault(row.project_id, set()).add(row.payload["event_id"])
+    if not wanted:
+        return rows
+    found = {
+        (project_id, event_id): fields
+        for project_id, event_ids in wanted.items()
+        for event_id, fields in event_store.message_fields(
+            conn, project_id=project_id, event_ids=event_ids
+        ).items()
+    }
+    expanded: list[MessageRow] = []
+    for row in rows:
+        fields = (
+            found.get((row.project_id, row.payload["event_id"]))
+            if is_trace_event_ref(row.payload)
+            else None
+        )
+        if fields is not None:
+            row = dataclasses.replace(row, payload=trace_event_payload(*fields))
+        expanded.append(row)
+    return expanded

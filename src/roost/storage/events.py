@@ -8,7 +8,7 @@ stored as JSON text and read back as text, so a response can embed them without 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -343,6 +343,37 @@ def get_event(conn: Connection, *, project_id: int, event_id: str) -> EventRow |
         )
     ).first()
     return event_row(row) if row else None
+
+
+# The fields a trace event's ActiveWorkflow message shows (``domain.agents.trace_event_payload``).
+MESSAGE_FIELDS = (
+    trace_events.c.event_id,
+    trace_events.c.session_id,
+    trace_events.c.parent_id,
+    trace_events.c.event_type,
+    trace_events.c.event_name,
+    trace_events.c.duration,
+    trace_events.c.has_error,
+)
+_IDS_PER_QUERY = 500  # well under either database's limit of bound parameters
+
+
+def message_fields(
+    conn: Connection, *, project_id: int, event_ids: Collection[str]
+) -> dict[str, tuple[Any, ...]]:
+    """``MESSAGE_FIELDS`` of each stored event of ``event_ids``, by id (primary-key lookups)."""
+    found: dict[str, tuple[Any, ...]] = {}
+    ordered = sorted(event_ids)
+    for start in range(0, len(ordered), _IDS_PER_QUERY):
+        rows = conn.execute(
+            select(*MESSAGE_FIELDS).where(
+                trace_events.c.project_id == project_id,
+                trace_events.c.event_id.in_(ordered[start : start + _IDS_PER_QUERY]),
+            )
+        )
+        for row in rows:
+            found[row[0]] = tuple(row)
+    return found
 
 
 def session_events(

@@ -54,14 +54,10 @@ def _messages(
     rows = agent_service.list_messages(
         conn, viewer=reader, agent_id=agent_id, after=None, limit=limit, keep_ms=keep, now=now
     )
-    shown = []
-    for row in rows:  # the list leaves payloads out; each is read on its own
-        full = agent_service.get_message(
-            conn, viewer=reader, message_id=row.id, keep_ms=keep, now=now
-        )
-        payload = agent_service.payload_of(full)
-        shown.append(Shown(full, folded.render(orjson.dumps(payload).decode())))
-    return shown
+    return [
+        Shown(row, folded.render(orjson.dumps(agent_service.payload_of(row)).decode()))
+        for row in rows
+    ]
 
 
 @router.get("/agents")
