@@ -6,8 +6,9 @@ Phases (only one server is under load at any time; the machine has 2 cores and w
 
 1. ingest  - single-point POST /v1/ingest with wrk, Roost vs a bare Starlette app (bare_app.py);
              then HawkFlow's /v1/metrics (3 items) and /v1/start + /v1/end pairs, the same way;
-             then the three loads on two fresh Roost servers, one recording no ActiveWorkflow
-             messages (ROOST_AGENT_MESSAGES=false): what recording messages costs.
+             then the three loads and traces.py's OTLP load on two fresh Roost servers, one
+             recording no ActiveWorkflow messages (ROOST_AGENT_MESSAGES=false): what
+             recording messages costs.
 2. batch   - POST /v1/ingest/batch with 1000 points per request, Roost's points/s vs raw
              SQLite ``executemany`` rows/s into the same points table (same DDL, WAL, FULL sync).
 3. query   - a 30-day series at 10 s resolution read back at 1h resolution with wrk, vs a naive
@@ -658,6 +659,7 @@ def alternate_rounds(
     roost_args: list[str] | None = None,
     baseline: str = "bare",
     servers: tuple[Server, Server] | None = None,
+    connections: int = ROUND_CONNECTIONS,
 ) -> Rounds:
     """Alternate baseline and Roost rounds.
 
@@ -666,7 +668,7 @@ def alternate_rounds(
     ``roost_args`` are Roost's script arguments when they differ from the baseline's (its key).
     With ``servers`` (baseline, Roost), each round also measures the CPU its server used.
     """
-    common = {"connections": ROUND_CONNECTIONS, "threads": 2, "duration_s": duration_s}
+    common = {"connections": connections, "threads": 2, "duration_s": duration_s}
     baseline_server, roost_server = servers if servers is not None else (None, None)
     pairs: list[tuple[WrkResult, WrkResult]] = []
     for number in range(1, rounds + 1):
@@ -744,8 +746,9 @@ def measure_messages_cost(
     metrics_body: Path,
     problems: list[str],
 ) -> tuple[list[Figure], dict[str, Any]]:
-    """Single-point ingest, HawkFlow metrics and start+end pairs on two fresh Roost servers,
-    one with ``ROOST_AGENT_MESSAGES=false``: recording messages may cost at most
+    """Single-point ingest, HawkFlow metrics, start+end pairs and OTLP batches of 100 spans
+    (traces.py's load: every span a message) on two fresh Roost servers, one with
+    ``ROOST_AGENT_MESSAGES=false``: recording messages may cost at most
     ``1 - MESSAGES_RATIO_TARGET`` of the throughput.
 
     Both start empty (the main server's tables have grown through the earlier phases), and
@@ -761,10 +764,18 @@ def measure_messages_cost(
     )
     rounds = MESSAGES_ROUNDS_PER_ROUND * args.rounds
     duration_s = max(2, args.duration * args.rounds // rounds)
+    spans = traces.write_bodies(data_dir)
+    otlp = [traces.OTLP_PATH, "{key}", str(spans.otlp_template), "random", str(spans.start_ms)]
     loads = (
-        ("ingest", "post.lua", ["/v1/ingest", "{key}", str(single_body)]),
-        ("hawkflow metrics", "hawkflow.lua", ["metrics", "{key}", str(metrics_body)]),
-        ("hawkflow start+end", "hawkflow.lua", ["pairs", "{key}"]),
+        ("ingest", "post.lua", ["/v1/ingest", "{key}", str(single_body)], ROUND_CONNECTIONS),
+        (
+            "hawkflow metrics",
+            "hawkflow.lua",
+            ["metrics", "{key}", str(metrics_body)],
+            ROUND_CONNECTIONS,
+        ),
+        ("hawkflow start+end", "hawkflow.lua", ["pairs", "{key}"], ROUND_CONNECTIONS),
+        ("otlp", "otlp.lua", otlp, traces.OTLP_CONNECTIONS),
     )
     figures: list[Figure] = []
     details: dict[str, Any] = {}
@@ -773,7 +784,7 @@ def measure_messages_cost(
             for server, url in ((on, on_url), (off, off_url)):
                 server.start()
                 server.wait_ready(lambda u=url: client.get(f"{u}/healthz").status_code == 200)
-        for label, script, template in loads:
+        for label, script, template, connections in loads:
             measured = alternate_rounds(
                 off_url,
                 on_url,
@@ -786,6 +797,7 @@ def measure_messages_cost(
                 roost_args=[arg.replace("{key}", on_key) for arg in template],
                 baseline="messages off,",
                 servers=(off, on),
+                connections=connections,
             )
             ratio = measured.ratio
             off_res, on_res = measured.median_pair

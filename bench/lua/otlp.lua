@@ -1,6 +1,8 @@
 -- POST an OTLP/JSON batch whose trace and session ids are new on every request, so each
 -- request persists new spans (a re-delivered span would only overwrite its event).
 -- Usage: wrk ... -s bench/lua/otlp.lua <url> -- <path> <key> <template-file> <run-nonce> <start-ms>
+-- <run-nonce> is 8 hex digits, or "random" for 8 drawn from /dev/urandom by each thread (a run
+-- against a server that already holds this run's ids would only overwrite their events).
 -- The template holds @@TRACE@@ (32 hex digits) and @@SESSION@@ (a UUID) wherever the ids go,
 -- and @@MS@@ where a span's start and end times begin: a millisecond count that grows with
 -- every request (from <start-ms>), as real time would.
@@ -50,9 +52,16 @@ local function fill(current)
    end
 end
 
+local function random_nonce()
+   local f = assert(io.open("/dev/urandom", "rb"))
+   local bytes = f:read(4)
+   f:close()
+   return string.format("%02x%02x%02x%02x", bytes:byte(1, 4))
+end
+
 function init(args)
    local path, key, template_file = args[1], args[2], args[3]
-   nonce = args[4]
+   nonce = args[4] == "random" and random_nonce() or args[4]
    start_ms = tonumber(args[5])
    local f = assert(io.open(template_file, "rb"))
    local template = f:read("*a")
