@@ -136,8 +136,10 @@ def list_messages(
     limit: int | None,
     keep_ms: int | None,
     now: int,
+    payloads: bool = True,
 ) -> list[MessageRow]:
-    """Newest first; ``after`` keeps those created later; expired ones are never shown."""
+    """Newest first; ``after`` keeps those created later; expired ones are never shown.
+    Without ``payloads`` (a caller that shows none) trace events' are left as stored."""
     agent = find_agent(conn, viewer=viewer, agent_id=agent_id)
     floor = after
     if keep_ms is not None:
@@ -146,7 +148,7 @@ def list_messages(
     rows = message_store.list_messages(
         conn, project_id=agent.project_id, agent_id=agent.id, created_after=floor, limit=limit
     )
-    return with_trace_events(conn, rows)
+    return with_trace_events(conn, rows) if payloads else rows
 
 
 def get_message(

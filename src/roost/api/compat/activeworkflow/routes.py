@@ -125,6 +125,7 @@ def list_messages(
             limit=count,
             keep_ms=keep,
             now=now_ms(),
+            payloads=False,  # ActiveWorkflow lists messages without them
         )
     return JSON([translate.message(row, keep) for row in found])
 
