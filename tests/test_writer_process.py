@@ -291,6 +291,7 @@ def test_roost_serve_ingests_through_its_child_and_stops_it(
     with roost_server(env, tmp_path / "serve.log") as server:
         children = _children(server.process.pid)
         assert len(children) >= 1  # the ingest writer (spawn may add its resource tracker)
+        trackers = {pid for pid in children if b"resource_tracker" in _command_line(pid)}
         headers = {"x-hawkflow-api-key": key}
         body = {"process": "nightly", "meta": "", "uid": "r1"}
         for path in ("/v1/start", "/v1/end"):
@@ -301,7 +302,20 @@ def test_roost_serve_ingests_through_its_child_and_stops_it(
             headers={"Authorization": f"Bearer {key}"},
         )
         assert runs.status_code == 200, runs.text
-    assert not any(_alive(pid) for pid in children)
+    # The server joins the ingest writer before it exits; multiprocessing's resource tracker
+    # leaves on its own once it reads the end of its pipe, a moment later.
+    assert not any(_alive(pid) for pid in children if pid not in trackers)
+    deadline = time.monotonic() + TRACKER_EXIT_S
+    while any(_alive(pid) for pid in trackers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in trackers)
+
+
+TRACKER_EXIT_S = 10.0
+
+
+def _command_line(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def _children(pid: int) -> list[int]:
