@@ -214,9 +214,15 @@ def record_trace_events(
 
     pairs: set[tuple[AgentSeed, AgentSeed]] = set()  # (parent, child)
     sessions: dict[str, set[AgentSeed]] = {}
+    messages: dict[AgentSeed, list[list[Any]]] = {}  # of the new events, by agent, in order
     for record in records:
         mine = seed_of(record.event_id)
         assert mine is not None
+        if record.event_id in new_ids:
+            emitted = messages.get(mine)
+            if emitted is None:
+                emitted = messages[mine] = []
+            emitted.append([record.received_at, trace_event_ref(record.event_id)])
         if record.parent_id:
             parent = seed_of(record.parent_id)
             if parent is not None and parent != mine:
@@ -233,15 +239,10 @@ def record_trace_events(
         child = event_seed(child_type, child_name)
         if parent is not None and parent != child:
             pairs.add((parent, child))
-    pending = [
-        (seeds[record.event_id], record.received_at, trace_event_ref(record.event_id))
-        for record in records
-        if record.event_id in new_ids
-    ]
     everyone = set(seeds.values()) | {child for _, child in pairs}
     now = max(record.received_at for record in records)
     agents = resolve_agents(tx, project_id=project_id, seeds=everyone, now=now)
-    write_messages(tx, project_id=project_id, pending=pending, agents=agents)
+    write_messages(tx, project_id=project_id, grouped=messages, agents=agents)
 
     def agent_id(seed: AgentSeed) -> int:
         return agents[(seed.kind, seed.ref)][0]

@@ -19,7 +19,7 @@ in with the event's fields when read (``with_trace_events``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -39,7 +39,6 @@ from roost.storage.writer import WriteTx
 
 BUFFER = "activeworkflow-messages"
 
-Pending = tuple[AgentSeed, int, dict[str, Any]]  # (agent, created_at, payload)
 
 
 class _Emitted:
@@ -93,7 +92,8 @@ class PendingMessages:
             self.add(project_id, stat_seed(series_id, name), now, payload)
         items, self.items = self.items, {}
         for project_id, by_agent in items.items():
-            _write(tx, project_id, by_agent.values(), None)
+            emitted = [(each.seed, each.latest, each.pairs) for each in by_agent.values()]
+            _write(tx, project_id, emitted, None)
 
 
 def _pending(tx: WriteTx) -> PendingMessages:
@@ -158,33 +158,33 @@ def write_messages(
     tx: WriteTx,
     *,
     project_id: int,
-    pending: Sequence[Pending],
-    agents: dict[tuple[str, str], tuple[int, bool]] | None = None,
+    grouped: Mapping[AgentSeed, list[list[Any]]],
+    agents: dict[tuple[str, str], tuple[int, bool]],
 ) -> None:
-    """Find (or make) the agents, unless given, then store the enabled ones' messages."""
-    if not pending or not tx.messages:
-        return
-    grouped = PendingMessages()
-    for seed, created_at, payload in pending:
-        grouped.add(project_id, seed, created_at, payload)
-    _write(tx, project_id, grouped.items[project_id].values(), agents)
+    """Store messages already grouped by agent (each agent's [created_at, payload] pairs, in
+    order), from agents already found or made: the trace path groups them as it goes."""
+    if grouped and tx.messages:
+        emitted = [(seed, max(at for at, _ in pairs), pairs) for seed, pairs in grouped.items()]
+        _write(tx, project_id, emitted, agents)
 
 
 def _write(
     tx: WriteTx,
     project_id: int,
-    emitted: Collection[_Emitted],
+    emitted: Collection[tuple[AgentSeed, int, list[list[Any]]]],
     agents: dict[tuple[str, str], tuple[int, bool]] | None,
 ) -> None:
+    """Store each (agent, newest created_at, pairs) as a block, finding or making the agents
+    unless given; a disabled agent's are dropped."""
     if agents is None:
-        now = max(each.latest for each in emitted)
-        seeds = [each.seed for each in emitted]
+        now = max(latest for _, latest, _ in emitted)
+        seeds = [seed for seed, _, _ in emitted]
         agents = resolve_agents(tx, project_id=project_id, seeds=seeds, now=now)
     blocks: list[message_store.Block] = []
-    for each in emitted:
-        agent_id, disabled = agents[(each.seed.kind, each.seed.ref)]
+    for seed, latest, pairs in emitted:
+        agent_id, disabled = agents[(seed.kind, seed.ref)]
         if not disabled:
-            blocks.append((agent_id, each.latest, each.pairs))
+            blocks.append((agent_id, latest, pairs))
     message_store.insert_blocks(tx.conn, project_id=project_id, blocks=blocks)
 
 
